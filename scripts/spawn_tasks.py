@@ -1,0 +1,69 @@
+"""Targets used by mpbridge's spawn tests, captures and examples.
+
+Each function exists twice: here, so that a Python parent can pickle it by
+reference (``spawn_tasks.echo``) and a Python child can run it, and in Go,
+registered under the same name in the worker binary used by the tests
+(``spawn/internal/testworker``). Standard library only.
+"""
+import os
+import sys
+import time
+
+
+def noop(*args, **kwargs):
+    """Do nothing: the trivial target of the start-up benchmark."""
+
+
+def echo(out, *args, **kwargs):
+    """Put a description of the arguments on the queue `out`."""
+    out.put({"args": [describe(a) for a in args],
+             "kwargs": {k: describe(v) for k, v in kwargs.items()},
+             "pid": os.getpid()})
+
+
+def describe(v):
+    """A JSON-friendly description of a value received by a child."""
+    mod = type(v).__module__
+    if mod.startswith("multiprocessing"):
+        return "<%s.%s>" % (mod, type(v).__qualname__)
+    return v
+
+
+def double(inq, outq):
+    """Read ints from inq until None; put their doubles on outq."""
+    while True:
+        item = inq.get()
+        if item is None:
+            break
+        outq.put(item * 2)
+
+
+def exit_with(code):
+    """Leave with sys.exit(code)."""
+    sys.exit(code)
+
+
+def fail(message):
+    """Raise an exception (the child exits 1 with a traceback)."""
+    raise ValueError(message)
+
+
+def put_forever(q):
+    """Put items until killed."""
+    i = 0
+    while True:
+        q.put(i)
+        i += 1
+
+
+def sleep(seconds):
+    """Sleep (a child to terminate)."""
+    time.sleep(seconds)
+
+
+def leak_semaphore(q):
+    """Create a spawn-context Lock, report its name, and die without cleanup."""
+    import multiprocessing
+    lock = multiprocessing.get_context("spawn").Lock()
+    q.put(lock._semlock.name)
+    os._exit(3)
