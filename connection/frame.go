@@ -1,0 +1,205 @@
+package connection
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+
+	"github.com/mpbridge/mpbridge"
+)
+
+const (
+	// DefaultMaxFrame is the default cap on the payload of an incoming
+	// frame (Options.MaxFrame): 256 MiB.
+	DefaultMaxFrame = 256 << 20
+
+	// SmallFrame is CPython's split point: a payload of up to this many
+	// bytes is written in one write together with its header, a larger one
+	// as the header and then the payload.
+	SmallFrame = 16384
+
+	// maxShort is the largest payload the 4-byte header can announce; a
+	// longer one uses the escape: -1, then a u64be length.
+	maxShort = math.MaxInt32
+
+	// readChunk bounds what is allocated ahead of the bytes that arrive:
+	// payloads up to this size are allocated at once, larger ones grow
+	// (doubling) as their bytes are read.
+	readChunk = 256 << 10
+
+	// maxHeader is the size of the longest header: -1 and a u64.
+	maxHeader = 12
+)
+
+// AppendHeader appends the header of a frame carrying n payload bytes to
+// dst and returns the extended slice: i32be(n), or, when n > 0x7fffffff,
+// i32be(-1) then u64be(n).
+func AppendHeader(dst []byte, n int) []byte {
+	if uint64(n) > maxShort {
+		dst = binary.BigEndian.AppendUint32(dst, math.MaxUint32)
+		return binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	return binary.BigEndian.AppendUint32(dst, uint32(n))
+}
+
+// scratchPool holds buffers for WriteFrame's single write of a small frame.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4+SmallFrame); return &b }}
+
+// WriteFrame writes p to w as one frame, issuing the same writes as
+// CPython's Connection._send_bytes: header and payload together when
+// len(p) <= SmallFrame, otherwise the header, then the payload (with the
+// -1 escape for more than 0x7fffffff bytes written as its own write first).
+func WriteFrame(w io.Writer, p []byte) error {
+	if len(p) <= SmallFrame {
+		bp := scratchPool.Get().(*[]byte)
+		defer scratchPool.Put(bp)
+		return writeFrame(w, bp, p)
+	}
+	return writeFrame(w, nil, p)
+}
+
+// writeFrame is WriteFrame with a caller-owned scratch buffer for small
+// frames (nil is fine for frames larger than SmallFrame).
+func writeFrame(w io.Writer, scratch *[]byte, p []byte) error {
+	n := len(p)
+	if n <= SmallFrame {
+		b := append(AppendHeader((*scratch)[:0], n), p...)
+		*scratch = b
+		_, err := w.Write(b)
+		return err
+	}
+	var hdr [maxHeader]byte
+	if n <= maxShort {
+		binary.BigEndian.PutUint32(hdr[:4], uint32(n))
+		if _, err := w.Write(hdr[:4]); err != nil {
+			return err
+		}
+	} else {
+		binary.BigEndian.PutUint32(hdr[:4], math.MaxUint32)
+		binary.BigEndian.PutUint64(hdr[4:], uint64(n))
+		if _, err := w.Write(hdr[:4]); err != nil {
+			return err
+		}
+		if _, err := w.Write(hdr[4:]); err != nil {
+			return fmt.Errorf("connection: frame cut short: %w", err)
+		}
+	}
+	if _, err := w.Write(p); err != nil {
+		return fmt.Errorf("connection: frame cut short: %w", err)
+	}
+	return nil
+}
+
+// ReadFrame reads one frame from r and returns its payload. It reads
+// exactly the frame's bytes and nothing more. max caps the payload length
+// (max <= 0 means DefaultMaxFrame); a longer frame gives an error wrapping
+// mpbridge.ErrTooLarge before anything is allocated, with the payload left
+// unread. A clean end of stream before the first header byte is io.EOF; a
+// frame cut short wraps mpbridge.ErrCorrupt and io.ErrUnexpectedEOF; a
+// negative length other than -1 wraps mpbridge.ErrCorrupt. Other errors from
+// r are returned as they are.
+func ReadFrame(r io.Reader, max int64) ([]byte, error) {
+	var hdr [maxHeader]byte
+	size, err := readHeader(r, &hdr, max)
+	if err != nil {
+		return nil, err
+	}
+	return readPayload(r, size, nil)
+}
+
+// readHeader reads a frame header into hdr and returns the announced length,
+// checked against max (<= 0: DefaultMaxFrame).
+func readHeader(r io.Reader, hdr *[maxHeader]byte, max int64) (int64, error) {
+	if max <= 0 {
+		max = DefaultMaxFrame
+	}
+	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
+		if err == io.ErrUnexpectedEOF {
+			return 0, errUnexpectedEOF
+		}
+		return 0, err // io.EOF at a clean boundary, or an I/O error
+	}
+	size := int64(int32(binary.BigEndian.Uint32(hdr[:4])))
+	if size == -1 {
+		if _, err := io.ReadFull(r, hdr[4:12]); err != nil {
+			return 0, midFrame(err)
+		}
+		u := binary.BigEndian.Uint64(hdr[4:12])
+		if u > math.MaxInt64 {
+			return 0, fmt.Errorf("connection: frame length %d out of range: %w", u, mpbridge.ErrCorrupt)
+		}
+		size = int64(u)
+	} else if size < 0 {
+		return 0, fmt.Errorf("connection: negative frame length %d: %w", size, mpbridge.ErrCorrupt)
+	}
+	if size > max {
+		return 0, &frameTooLargeError{size: size, max: max}
+	}
+	if uint64(size) > uint64(math.MaxInt) {
+		return 0, &frameTooLargeError{size: size, max: math.MaxInt}
+	}
+	return size, nil
+}
+
+// frameTooLargeError is a frame longer than the reader's cap; it matches
+// mpbridge.ErrTooLarge.
+type frameTooLargeError struct{ size, max int64 }
+
+func (e *frameTooLargeError) Error() string {
+	return fmt.Sprintf("connection: bad message length: frame of %d bytes exceeds the limit of %d", e.size, e.max)
+}
+
+func (e *frameTooLargeError) Unwrap() error { return mpbridge.ErrTooLarge }
+
+// midFrame converts an error met after a frame's first byte: any end of
+// file there is an unexpected one.
+func midFrame(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return errUnexpectedEOF
+	}
+	return err
+}
+
+// readPayload reads size bytes. When dst has room for them it fills
+// dst[:size] and returns it; otherwise it allocates, at most readChunk bytes
+// ahead of what has arrived.
+func readPayload(r io.Reader, size int64, dst []byte) ([]byte, error) {
+	if size == 0 {
+		if dst != nil {
+			return dst[:0], nil
+		}
+		return []byte{}, nil
+	}
+	if int64(cap(dst)) >= size {
+		buf := dst[:size]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, midFrame(err)
+		}
+		return buf, nil
+	}
+	return readGrowing(r, size, dst)
+}
+
+// readGrowing reads size bytes after the len(prefix) bytes already in
+// prefix (which are part of the payload), growing the buffer as the bytes
+// arrive.
+func readGrowing(r io.Reader, size int64, prefix []byte) ([]byte, error) {
+	have := int64(len(prefix))
+	n := min(size, max(readChunk, 2*have))
+	buf := make([]byte, n)
+	copy(buf, prefix)
+	for {
+		if _, err := io.ReadFull(r, buf[have:]); err != nil {
+			return nil, midFrame(err)
+		}
+		have = int64(len(buf))
+		if have == size {
+			return buf, nil
+		}
+		next := make([]byte, min(size, 2*have))
+		copy(next, buf)
+		buf = next
+	}
+}

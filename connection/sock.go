@@ -1,0 +1,231 @@
+package connection
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// aLongTimeAgo is a deadline in the past, used to interrupt a blocked call.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// sockTransport is a transport over a net.Conn. Sockets made by net.Dial and
+// Accept belong to this process alone, so they can use Go's poller and
+// deadlines.
+type sockTransport struct {
+	c  net.Conn
+	rc syscall.RawConn // nil when c is not a syscall.Conn (e.g. net.Pipe)
+
+	r, w sockArm
+
+	// A Conn that has no descriptor to poll (net.Pipe) polls by reading
+	// one byte, kept here for the next Read.
+	peeked   bool
+	peekByte [1]byte
+}
+
+// sockArm applies one direction's context to the net.Conn as deadlines.
+type sockArm struct {
+	mu       sync.Mutex
+	ctx      context.Context
+	gen      uint64 // incremented by every arm; stale AfterFuncs check it
+	armed    bool
+	deadline bool // a deadline was set and must be cleared
+	stop     func() bool
+}
+
+func newSockTransport(c net.Conn) *sockTransport {
+	t := &sockTransport{c: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			t.rc = rc
+		}
+	}
+	return t
+}
+
+func (t *sockTransport) setDeadline(read bool, d time.Time) {
+	if read {
+		_ = t.c.SetReadDeadline(d)
+	} else {
+		_ = t.c.SetWriteDeadline(d)
+	}
+}
+
+func (t *sockTransport) arm(ctx context.Context, read bool) error {
+	a := &t.w
+	if read {
+		a = &t.r
+	}
+	a.ctx = ctx
+	if ctx.Done() == nil {
+		return nil // context.Background and friends: nothing to watch
+	}
+	if err := ctx.Err(); err != nil {
+		a.ctx = nil
+		return ctxErr(ctx)
+	}
+	a.mu.Lock()
+	a.gen++
+	gen := a.gen
+	a.armed = true
+	if d, ok := ctx.Deadline(); ok {
+		t.setDeadline(read, d)
+		a.deadline = true
+	}
+	a.mu.Unlock()
+	a.stop = context.AfterFunc(ctx, func() {
+		a.mu.Lock()
+		if a.armed && a.gen == gen {
+			t.setDeadline(read, aLongTimeAgo)
+			a.deadline = true
+		}
+		a.mu.Unlock()
+	})
+	return nil
+}
+
+func (t *sockTransport) disarm(read bool) {
+	a := &t.w
+	if read {
+		a = &t.r
+	}
+	a.ctx = nil
+	if a.stop == nil && !a.deadline {
+		return // the fast path: nothing was armed
+	}
+	if a.stop != nil {
+		a.stop()
+		a.stop = nil
+	}
+	a.mu.Lock()
+	a.armed = false
+	if a.deadline {
+		t.setDeadline(read, time.Time{})
+		a.deadline = false
+	}
+	a.mu.Unlock()
+}
+
+// limitRead brings the read deadline forward to d if it is earlier than
+// the one armed; disarm clears it.
+func (t *sockTransport) limitRead(ctx context.Context, d time.Time) {
+	if cd, ok := ctx.Deadline(); ok && !d.Before(cd) {
+		return
+	}
+	t.r.mu.Lock()
+	_ = t.c.SetReadDeadline(d)
+	t.r.deadline = true
+	t.r.mu.Unlock()
+}
+
+func (t *sockTransport) Read(p []byte) (int, error) {
+	if t.peeked && len(p) > 0 {
+		p[0] = t.peekByte[0]
+		t.peeked = false
+		return 1, nil
+	}
+	n, err := t.c.Read(p)
+	return n, mapNetError(t.r.ctx, err)
+}
+
+func (t *sockTransport) Write(p []byte) (int, error) {
+	n, err := t.c.Write(p)
+	return n, mapNetError(t.w.ctx, err)
+}
+
+func (t *sockTransport) poll(ctx context.Context, timeout time.Duration) (bool, error) {
+	if t.peeked {
+		return true, nil
+	}
+	if t.rc != nil && timeout == 0 {
+		return t.pollNow()
+	}
+	if err := t.arm(ctx, true); err != nil {
+		return false, err
+	}
+	defer t.disarm(true)
+	if timeout >= 0 {
+		t.limitRead(ctx, time.Now().Add(timeout))
+	}
+	var err error
+	if t.rc != nil {
+		ready := false
+		rerr := t.rc.Read(func(fd uintptr) bool {
+			ready = pollFd(int(fd), unix.POLLIN, 0)
+			return ready
+		})
+		if ready {
+			return true, nil
+		}
+		err = rerr
+	} else {
+		var n int
+		n, err = t.c.Read(t.peekByte[:])
+		if n == 1 {
+			t.peeked = true
+			return true, nil
+		}
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return true, nil // EOF or an error: a read will report it
+		}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		if ctx.Err() != nil {
+			return false, ctxErr(ctx)
+		}
+		return false, nil // the poll timeout
+	}
+	if err != nil {
+		return false, mapNetError(ctx, err)
+	}
+	return false, nil
+}
+
+// pollNow checks for input without waiting.
+func (t *sockTransport) pollNow() (bool, error) {
+	ready := false
+	err := t.rc.Control(func(fd uintptr) { ready = pollFd(int(fd), unix.POLLIN, 0) })
+	if err != nil {
+		return false, mapNetError(nil, err)
+	}
+	return ready, nil
+}
+
+func (t *sockTransport) shutdown()    { _ = t.c.Close() }
+func (t *sockTransport) close() error { return nil }
+
+func (t *sockTransport) fd() int {
+	if t.rc == nil {
+		return -1
+	}
+	fd := -1
+	_ = t.rc.Control(func(u uintptr) { fd = int(u) })
+	return fd
+}
+
+func (t *sockTransport) file() (*os.File, error) {
+	if f, ok := t.c.(interface{ File() (*os.File, error) }); ok {
+		return f.File()
+	}
+	return nil, errors.New("connection: " + t.c.LocalAddr().Network() + " connection has no file descriptor")
+}
+
+// pollFd reports whether fd has any of events (or an error or hang-up)
+// within timeoutMs milliseconds (0: now).
+func pollFd(fd int, events int16, timeoutMs int) bool {
+	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
+	for {
+		n, err := unix.Poll(pfd[:], timeoutMs)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0
+	}
+}
