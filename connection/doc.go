@@ -82,7 +82,7 @@
 //
 // A nil authkey means no handshake. An empty, non-nil authkey still
 // authenticates, as CPython 3.13 does; CPython 3.12 and older Listeners skip
-// the handshake when the key is b'' (a Go Dial with an empty key to such a
+// the handshake when the key is empty, b"" (a Go Dial with an empty key to such a
 // Listener fails with a timeout, where a Python Client would hang).
 //
 // # Differences from CPython

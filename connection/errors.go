@@ -82,11 +82,11 @@ const (
 )
 
 var kindNames = [...]string{
-	AuthWrongKey:  "wrong key",
-	AuthProtocol:  "protocol mismatch",
-	AuthPeerGone:  "peer gone",
-	AuthTimeout:   "timed out",
-	AuthCanceled:  "canceled",
+	AuthWrongKey: "wrong key",
+	AuthProtocol: "protocol mismatch",
+	AuthPeerGone: "peer gone",
+	AuthTimeout:  "timed out",
+	AuthCanceled: "canceled",
 }
 
 // String returns a short description, e.g. "wrong key".

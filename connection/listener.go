@@ -22,7 +22,7 @@ type ListenOptions struct {
 	// Authkey, when non-nil, makes every accepted connection authenticate
 	// (deliver a challenge, then answer one) before Accept returns it. An
 	// empty non-nil key authenticates with an empty HMAC key, as CPython
-	// 3.13 does; 3.12 and older skip the handshake for b''.
+	// 3.13 does; 3.12 and older skip the handshake for an empty key.
 	Authkey []byte
 	// Backlog is the kernel's listen backlog (Python's backlog argument);
 	// zero keeps the system's default (somaxconn).
