@@ -1,0 +1,548 @@
+package connection
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/mpbridge/mpbridge"
+)
+
+// pairKind makes two connected Conns: a sends to b (and, if duplex, b to a).
+type pairKind struct {
+	name   string
+	duplex bool
+	make   func(t *testing.T) (a, b *Conn)
+}
+
+func pairKinds() []pairKind {
+	return []pairKind{
+		{"pipe", false, func(t *testing.T) (*Conn, *Conn) {
+			r, w, err := Pipe(false)
+			require.NoError(t, err)
+			return w, r
+		}},
+		{"socketpair", true, func(t *testing.T) (*Conn, *Conn) {
+			a, b, err := Pipe(true)
+			require.NoError(t, err)
+			return a, b
+		}},
+		{"unix", true, func(t *testing.T) (*Conn, *Conn) { return netPair(t, "unix", "@mpb-test-"+randName()) }},
+		{"tcp", true, func(t *testing.T) (*Conn, *Conn) { return netPair(t, "tcp", "127.0.0.1:0") }},
+		{"netpipe", true, func(t *testing.T) (*Conn, *Conn) {
+			x, y := net.Pipe()
+			return NewConn(x, nil), NewConn(y, nil)
+		}},
+	}
+}
+
+func randName() string {
+	var b [8]byte
+	_, _ = io.ReadFull(randReader{}, b[:])
+	return hexString(b[:])
+}
+
+type randReader struct{}
+
+func (randReader) Read(p []byte) (int, error) { return unix.Getrandom(p, 0) }
+
+// netPair connects two sockets through a net.Listener.
+func netPair(t testing.TB, network, addr string) (*Conn, *Conn) {
+	ln, err := net.Listen(network, addr)
+	require.NoError(t, err)
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			ch <- nil
+			return
+		}
+		ch <- c
+	}()
+	x, err := net.Dial(network, ln.Addr().String())
+	require.NoError(t, err)
+	y := <-ch
+	require.NotNil(t, y)
+	return NewConn(x, nil), NewConn(y, nil)
+}
+
+func payload(n int, seed byte) []byte {
+	p := make([]byte, n)
+	for i := range p {
+		p[i] = byte(i) ^ seed
+	}
+	return p
+}
+
+var testSizes = []int{0, 1, 512, 16383, 16384, 16385, 64 << 10, 1 << 20}
+
+func TestConnRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range pairKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			checkLeaks(t)
+			a, b := k.make(t)
+			defer a.Close()
+			defer b.Close()
+			var wg sync.WaitGroup
+			errs := make(chan error, 2)
+			send := func(c *Conn, seed byte) {
+				defer wg.Done()
+				for _, n := range testSizes {
+					if err := c.SendBytes(ctx, payload(n, seed)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+			recv := func(c *Conn, seed byte) {
+				for _, n := range testSizes {
+					got, err := c.RecvBytes(ctx, 0)
+					require.NoError(t, err)
+					require.Equal(t, n, len(got))
+					require.True(t, bytes.Equal(payload(n, seed), got), "size %d", n)
+				}
+			}
+			wg.Add(1)
+			go send(a, 1)
+			if k.duplex {
+				wg.Add(1)
+				go send(b, 2)
+				recv(a, 2)
+			}
+			recv(b, 1)
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				require.NoError(t, err)
+			}
+			// The peer's Close is a clean end of stream.
+			require.NoError(t, a.Close())
+			_, err := b.RecvBytes(ctx, 0)
+			require.ErrorIs(t, err, io.EOF)
+		})
+	}
+}
+
+// TestConnConcurrentSendersDoNotInterleave: frames from many goroutines
+// arrive whole.
+func TestConnConcurrentSendersDoNotInterleave(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range pairKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			a, b := k.make(t)
+			defer a.Close()
+			defer b.Close()
+			const senders, each = 8, 40
+			var wg sync.WaitGroup
+			for s := range senders {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range each {
+						n := []int{10, 5000, 20000, 70000}[i%4]
+						if err := a.SendBytes(ctx, bytes.Repeat([]byte{byte(s)}, n)); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			counts := map[byte]int{}
+			for range senders * each {
+				got, err := b.RecvBytes(ctx, 0)
+				require.NoError(t, err)
+				require.NotEmpty(t, got)
+				require.Equal(t, bytes.Repeat(got[:1], len(got)), got, "interleaved frame")
+				counts[got[0]]++
+			}
+			wg.Wait()
+			for s := range senders {
+				require.Equal(t, each, counts[byte(s)])
+			}
+		})
+	}
+}
+
+func TestConnRecvTimeoutAtBoundaryKeepsConn(t *testing.T) {
+	for _, k := range pairKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			checkLeaks(t)
+			a, b := k.make(t)
+			defer a.Close()
+			defer b.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := b.RecvBytes(ctx, 0)
+			el := time.Since(start)
+			require.ErrorIs(t, err, mpbridge.ErrTimeout)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			require.GreaterOrEqual(t, el, 90*time.Millisecond)
+			require.Less(t, el, 3*time.Second)
+			// Nothing was consumed: the Conn still works.
+			go func() { _ = a.SendBytes(context.Background(), []byte("later")) }()
+			got, err := b.RecvBytes(context.Background(), 0)
+			require.NoError(t, err)
+			require.Equal(t, "later", string(got))
+
+			// Cancellation without a deadline.
+			ctx2, cancel2 := context.WithCancel(context.Background())
+			time.AfterFunc(50*time.Millisecond, cancel2)
+			_, err = b.RecvBytes(ctx2, 0)
+			require.ErrorIs(t, err, context.Canceled)
+			// An already-finished context fails at once.
+			_, err = b.RecvBytes(ctx2, 0)
+			require.ErrorIs(t, err, context.Canceled)
+		})
+	}
+}
+
+// TestConnRecvTimeoutMidFrame: a receive stopped inside a frame leaves the
+// Conn unreadable rather than out of step.
+func TestConnRecvTimeoutMidFrame(t *testing.T) {
+	for _, k := range pairKinds() {
+		if k.name == "netpipe" {
+			continue // net.Pipe writes block until read: covered by the others
+		}
+		t.Run(k.name, func(t *testing.T) {
+			a, b := k.make(t)
+			defer a.Close()
+			defer b.Close()
+			rawWrite(t, a, []byte{0, 0, 0, 10, 'a', 'b'})
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			defer cancel()
+			_, err := b.RecvBytes(ctx, 0)
+			require.ErrorIs(t, err, mpbridge.ErrTimeout)
+			rawWrite(t, a, []byte("cdefghij"))
+			_, err = b.RecvBytes(context.Background(), 0)
+			require.Error(t, err)
+			require.ErrorIs(t, err, mpbridge.ErrTimeout, "the sticky error wraps the first")
+		})
+	}
+}
+
+// rawWrite writes bytes to c's descriptor, bypassing the framing.
+func rawWrite(t *testing.T, c *Conn, p []byte) {
+	t.Helper()
+	switch tr := c.tr.(type) {
+	case *fdTransport:
+		_, err := unix.Write(tr.fdnum, p)
+		require.NoError(t, err)
+	case *sockTransport:
+		_, err := tr.c.Write(p)
+		require.NoError(t, err)
+	}
+}
+
+func TestConnBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bytes []byte
+		want  []error
+	}{
+		{"truncated header", []byte{0, 0}, []error{mpbridge.ErrCorrupt, io.ErrUnexpectedEOF}},
+		{"truncated body", []byte{0, 0, 0, 9, 1, 2, 3}, []error{mpbridge.ErrCorrupt, io.ErrUnexpectedEOF}},
+		{"negative length", []byte{0xff, 0xff, 0xff, 0xfe}, []error{mpbridge.ErrCorrupt}},
+		{"2 GiB announced", []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x80, 0, 0, 0}, []error{mpbridge.ErrTooLarge}},
+		{"over the cap", []byte{0x10, 0, 0, 1}, []error{mpbridge.ErrTooLarge}},
+	} {
+		for _, k := range pairKinds() {
+			if k.name == "netpipe" {
+				continue
+			}
+			t.Run(tc.name+"/"+k.name, func(t *testing.T) {
+				checkLeaks(t)
+				a, b := k.make(t)
+				defer b.Close()
+				rawWrite(t, a, tc.bytes)
+				require.NoError(t, a.Close()) // the peer closes mid-frame
+				_, err := b.RecvBytes(context.Background(), 0)
+				for _, want := range tc.want {
+					require.ErrorIs(t, err, want)
+				}
+				require.NotErrorIs(t, err, io.EOF)
+				// The Conn stays unusable for reading.
+				_, err2 := b.RecvBytes(context.Background(), 0)
+				require.Error(t, err2)
+				require.NotErrorIs(t, err2, io.EOF)
+			})
+		}
+	}
+}
+
+func TestConnMaxLen(t *testing.T) {
+	ctx := context.Background()
+	a, b, err := Pipe(true)
+	require.NoError(t, err)
+	defer a.Close()
+	defer b.Close()
+	require.NoError(t, a.SendBytes(ctx, []byte("0123456789")))
+	require.NoError(t, a.SendBytes(ctx, []byte("01234567890")))
+	got, err := b.RecvBytes(ctx, 10)
+	require.NoError(t, err)
+	require.Equal(t, "0123456789", string(got))
+	_, err = b.RecvBytes(ctx, 10)
+	require.ErrorIs(t, err, mpbridge.ErrTooLarge)
+	require.Contains(t, err.Error(), "bad message length")
+	_, err = b.RecvBytes(ctx, 0)
+	require.ErrorIs(t, err, mpbridge.ErrTooLarge, "unreadable after bad message length, like CPython")
+	// The other direction still works.
+	require.NoError(t, b.SendBytes(ctx, []byte("x")))
+	got, err = a.RecvBytes(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, "x", string(got))
+
+	b.SetMaxFrame(5)
+	require.Equal(t, int64(5), b.MaxFrame())
+}
+
+func TestConnRecvBytesInto(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range pairKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			a, b := k.make(t)
+			defer a.Close()
+			defer b.Close()
+			go func() {
+				for _, p := range [][]byte{[]byte("hello"), payload(300000, 3), []byte("after"), {}} {
+					if err := a.SendBytes(ctx, p); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+			buf := make([]byte, 100)
+			n, err := b.RecvBytesInto(ctx, buf)
+			require.NoError(t, err)
+			require.Equal(t, "hello", string(buf[:n]))
+			n, err = b.RecvBytesInto(ctx, buf)
+			var short *BufferTooShortError
+			require.ErrorAs(t, err, &short)
+			require.Zero(t, n)
+			require.Equal(t, 100, short.Buf)
+			require.True(t, bytes.Equal(payload(300000, 3), short.Msg))
+			n, err = b.RecvBytesInto(ctx, buf)
+			require.NoError(t, err, "usable after BufferTooShort")
+			require.Equal(t, "after", string(buf[:n]))
+			n, err = b.RecvBytesInto(ctx, buf)
+			require.NoError(t, err)
+			require.Zero(t, n)
+		})
+	}
+}
+
+// TestConnZeroAllocs: SendBytes and RecvBytesInto with a reused buffer
+// allocate nothing per message.
+func TestConnZeroAllocs(t *testing.T) {
+	ctx := context.Background()
+	for _, k := range pairKinds() {
+		if k.name == "netpipe" {
+			continue
+		}
+		t.Run(k.name, func(t *testing.T) {
+			a, b := k.make(t)
+			defer a.Close()
+			defer b.Close()
+			msg := payload(512, 1)
+			buf := make([]byte, 1024)
+			allocs := testing.AllocsPerRun(200, func() {
+				if err := a.SendBytes(ctx, msg); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := b.RecvBytesInto(ctx, buf); err != nil {
+					t.Fatal(err)
+				}
+			})
+			require.Zero(t, allocs)
+		})
+	}
+}
+
+func TestConnPoll(t *testing.T) {
+	for _, k := range pairKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			checkLeaks(t)
+			a, b := k.make(t)
+			defer a.Close()
+			defer b.Close()
+			ctx := context.Background()
+			ok, err := b.Poll(ctx, 0)
+			require.NoError(t, err)
+			require.False(t, ok)
+
+			start := time.Now()
+			ok, err = b.Poll(ctx, 80*time.Millisecond)
+			require.NoError(t, err)
+			require.False(t, ok)
+			require.GreaterOrEqual(t, time.Since(start), 75*time.Millisecond)
+
+			// A context deadline before the timeout ends the wait.
+			cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+			_, err = b.Poll(cctx, -1)
+			cancel()
+			require.ErrorIs(t, err, mpbridge.ErrTimeout)
+
+			go func() {
+				time.Sleep(30 * time.Millisecond)
+				_ = a.SendBytes(ctx, []byte("ping"))
+			}()
+			ok, err = b.Poll(ctx, 5*time.Second)
+			require.NoError(t, err)
+			require.True(t, ok)
+			got, err := b.RecvBytes(ctx, 0)
+			require.NoError(t, err)
+			require.Equal(t, "ping", string(got))
+
+			// The peer's end of stream counts as input, as in Python.
+			require.NoError(t, a.Close())
+			ok, err = b.Poll(ctx, 5*time.Second)
+			require.NoError(t, err)
+			require.True(t, ok)
+		})
+	}
+}
+
+// TestConnCloseUnblocks: Close ends calls blocked in other goroutines.
+func TestConnCloseUnblocks(t *testing.T) {
+	for _, k := range pairKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			checkLeaks(t)
+			a, b := k.make(t)
+			defer a.Close()
+			errc := make(chan error, 2)
+			go func() { _, err := b.RecvBytes(context.Background(), 0); errc <- err }()
+			go func() { _, err := b.Poll(context.Background(), -1); errc <- err }()
+			time.Sleep(50 * time.Millisecond)
+			require.NoError(t, b.Close())
+			for range 2 {
+				select {
+				case err := <-errc:
+					require.ErrorIs(t, err, mpbridge.ErrClosed)
+				case <-time.After(3 * time.Second):
+					t.Fatal("blocked call not ended by Close")
+				}
+			}
+			require.NoError(t, b.Close(), "second Close")
+			require.ErrorIs(t, b.SendBytes(context.Background(), nil), mpbridge.ErrClosed)
+			_, err := b.File()
+			require.ErrorIs(t, err, mpbridge.ErrClosed)
+		})
+	}
+}
+
+// TestConnSendBlockedOnFullPipe: a send waiting for the reader honours its
+// context and leaves the write side unusable (the frame was cut).
+func TestConnSendBlockedOnFullPipe(t *testing.T) {
+	checkLeaks(t)
+	r, w, err := Pipe(false)
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err = w.SendBytes(ctx, make([]byte, 1<<20)) // more than the 64 KiB pipe buffer
+	require.ErrorIs(t, err, mpbridge.ErrTimeout)
+	err = w.SendBytes(context.Background(), []byte("x"))
+	require.ErrorIs(t, err, mpbridge.ErrTimeout, "sticky after a cut frame")
+}
+
+// TestPipeStaysBlocking: O_NONBLOCK is never set on descriptors that may be
+// shared with Python.
+func TestPipeStaysBlocking(t *testing.T) {
+	ctx := context.Background()
+	for _, duplex := range []bool{false, true} {
+		a, b, err := Pipe(duplex)
+		require.NoError(t, err)
+		w, r := b, a
+		if duplex {
+			w, r = a, b
+		}
+		require.NoError(t, w.SendBytes(ctx, []byte("x")))
+		_, err = r.RecvBytes(ctx, 0)
+		require.NoError(t, err)
+		tctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err = r.RecvBytes(tctx, 0)
+		cancel()
+		require.ErrorIs(t, err, mpbridge.ErrTimeout)
+		_, err = r.Poll(ctx, 10*time.Millisecond)
+		require.NoError(t, err)
+		for _, c := range []*Conn{a, b} {
+			fl, err := unix.FcntlInt(uintptr(c.Fd()), unix.F_GETFL, 0)
+			require.NoError(t, err)
+			require.Zero(t, fl&unix.O_NONBLOCK, "duplex=%v", duplex)
+			f, err := c.File()
+			require.NoError(t, err)
+			fl, err = unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+			require.NoError(t, err)
+			require.Zero(t, fl&unix.O_NONBLOCK)
+			f.Close()
+		}
+		a.Close()
+		b.Close()
+	}
+}
+
+func TestPipeDirections(t *testing.T) {
+	r, w, err := Pipe(false)
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	require.True(t, r.Readable())
+	require.False(t, r.Writable())
+	require.False(t, w.Readable())
+	require.True(t, w.Writable())
+	require.Error(t, r.SendBytes(context.Background(), []byte("x")))
+	_, err = w.RecvBytes(context.Background(), 0)
+	require.Error(t, err)
+	_, err = w.Poll(context.Background(), 0)
+	require.Error(t, err)
+	_, err = FromFile(os.Stdin, false, false, nil)
+	require.Error(t, err)
+}
+
+// TestFromFileHandsOver: a Conn made from a descriptor reads exactly one
+// frame at a time, so the descriptor can be handed on between messages.
+func TestFromFileHandsOver(t *testing.T) {
+	ctx := context.Background()
+	a, b, err := Pipe(true)
+	require.NoError(t, err)
+	defer a.Close()
+	require.NoError(t, a.SendBytes(ctx, []byte("first")))
+	require.NoError(t, a.SendBytes(ctx, []byte("second")))
+	got, err := b.RecvBytes(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, "first", string(got))
+	f, err := b.File()
+	require.NoError(t, err)
+	require.NoError(t, b.Close())
+	c, err := FromFile(f, true, true, nil)
+	require.NoError(t, err)
+	defer c.Close()
+	got, err = c.RecvBytes(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, "second", string(got))
+}
+
+func TestConnErrorsNameTheCause(t *testing.T) {
+	a, b, err := Pipe(true)
+	require.NoError(t, err)
+	defer b.Close()
+	a.Close()
+	err = b.SendBytes(context.Background(), []byte("x"))
+	require.Error(t, err)
+	require.True(t, isPeerGone(err), "%v", err)
+	_, err = b.RecvBytes(context.Background(), 0)
+	require.ErrorIs(t, err, io.EOF)
+	require.True(t, errors.Is(fmt.Errorf("wrapped: %w", errTimeout), mpbridge.ErrTimeout))
+}
