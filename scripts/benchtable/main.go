@@ -1,0 +1,291 @@
+// Command benchtable runs the pickle benchmarks of mpbridge, gopickle and
+// og-rek (go test -bench in ./pickle) and CPython's C pickle on the same
+// corpus (scripts/bench_pickle.py) in one run, and prints the comparison
+// as markdown tables (the ones in docs/pickle.md).
+//
+//	go run ./scripts/benchtable [-count 5] [-benchtime 200ms] [-python PATH]
+//
+// Times are the best of -count runs on each side. A ratio is the other
+// implementation's time divided by mpbridge's: above 1 means mpbridge is
+// faster.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// result is the best figure of one benchmark.
+type result struct {
+	ns     float64
+	allocs float64
+	bytes  float64
+}
+
+type pyItem struct {
+	Size    int     `json:"size"`
+	Objects int     `json:"objects"`
+	LoadsNs float64 `json:"loads_ns"`
+	DumpsNs float64 `json:"dumps_ns"`
+}
+
+type pyReport struct {
+	Python string            `json:"python"`
+	Items  map[string]pyItem `json:"items"`
+}
+
+func main() {
+	count := flag.Int("count", 5, "runs of each benchmark (the best is kept)")
+	benchtime := flag.String("benchtime", "200ms", "go test -benchtime")
+	python := flag.String("python", "", "CPython to time (default: pyenv's 3.12)")
+	flag.Parse()
+	if err := run(*count, *benchtime, *python); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(1)
+	}
+}
+
+func run(count int, benchtime, python string) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if python == "" {
+		if python, err = findPython312(); err != nil {
+			return err
+		}
+	}
+	corpus := filepath.Join(root, "testdata", "pickle", "corpus")
+	order, err := corpusOrder(corpus)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(os.Stderr, "timing %s on the corpus...\n", python)
+	cmd := exec.Command(python, filepath.Join(root, "scripts", "bench_pickle.py"), corpus)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("bench_pickle.py: %w", err)
+	}
+	var py pyReport
+	if err := json.Unmarshal(out, &py); err != nil {
+		return fmt.Errorf("bench_pickle.py output: %w", err)
+	}
+
+	fmt.Fprintln(os.Stderr, "running go test -bench ./pickle ...")
+	cmd = exec.Command("go", "test", "-run", "^$", "-bench", "^Benchmark(Decode|Encode)$", "-benchmem",
+		"-count", strconv.Itoa(count), "-benchtime", benchtime, "./pickle/")
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	out, err = cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go test -bench: %w\n%s", err, out)
+	}
+	goRes, err := parseBench(out)
+	if err != nil {
+		return err
+	}
+
+	printTables(os.Stdout, order, py, goRes, count, benchtime)
+	return nil
+}
+
+// repoRoot is the directory holding go.mod, found from the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func findPython312() (string, error) {
+	root := os.Getenv("PYENV_ROOT")
+	if root == "" {
+		if out, err := exec.Command("pyenv", "root").Output(); err == nil {
+			root = strings.TrimSpace(string(out))
+		} else {
+			root = filepath.Join(os.Getenv("HOME"), ".pyenv")
+		}
+	}
+	m, _ := filepath.Glob(filepath.Join(root, "versions", "3.12.*", "bin", "python3"))
+	if len(m) == 0 {
+		return "", fmt.Errorf("no CPython 3.12 under %s/versions (use -python)", root)
+	}
+	sort.Strings(m)
+	return m[len(m)-1], nil
+}
+
+func corpusOrder(dir string) ([]string, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		return nil, err
+	}
+	var index struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &index); err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, it := range index.Items {
+		names = append(names, it.Name)
+	}
+	return names, nil
+}
+
+// benchLine matches "BenchmarkDecode/item/impl-2  N  123 ns/op ... B/op ... allocs/op".
+var benchLine = regexp.MustCompile(`^Benchmark(Decode|Encode)/([^/\s]+)/([^\s-]+)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(.*)$`)
+
+// parseBench returns the best result per "Decode/item/impl".
+func parseBench(out []byte) (map[string]result, error) {
+	res := map[string]result{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		ns, _ := strconv.ParseFloat(m[4], 64)
+		r := result{ns: ns, allocs: metric(m[5], "allocs/op"), bytes: metric(m[5], "B/op")}
+		key := m[1] + "/" + m[2] + "/" + m[3]
+		if old, ok := res[key]; !ok || r.ns < old.ns {
+			res[key] = r
+		}
+	}
+	if len(res) == 0 {
+		return nil, fmt.Errorf("no benchmark results in go test output:\n%s", out)
+	}
+	return res, sc.Err()
+}
+
+func metric(rest, unit string) float64 {
+	f := strings.Fields(rest)
+	for i := 1; i < len(f); i++ {
+		if f[i] == unit {
+			v, _ := strconv.ParseFloat(f[i-1], 64)
+			return v
+		}
+	}
+	return -1
+}
+
+// dur formats nanoseconds with three significant digits.
+func dur(ns float64) string {
+	switch {
+	case ns <= 0:
+		return "–"
+	case ns < 1e3:
+		return fmt.Sprintf("%.0f ns", ns)
+	case ns < 1e6:
+		return sig3(ns/1e3) + " µs"
+	default:
+		return sig3(ns/1e6) + " ms"
+	}
+}
+
+func sig3(x float64) string {
+	switch {
+	case x < 10:
+		return strconv.FormatFloat(x, 'f', 2, 64)
+	case x < 100:
+		return strconv.FormatFloat(x, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	}
+}
+
+// ratio is other/ours, "–" when either is missing.
+func ratio(other, ours float64) string {
+	if other <= 0 || ours <= 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(other/ours, 'f', 2, 64) + "×"
+}
+
+func cell(r result, ok bool) (string, float64) {
+	if !ok {
+		return "fails", 0
+	}
+	return dur(r.ns), r.ns
+}
+
+func printTables(w *os.File, order []string, py pyReport, g map[string]result, count int, benchtime string) {
+	fmt.Fprintf(w, "Measured with `go run ./scripts/benchtable` (go test -count %d -benchtime %s; CPython %s C pickle, best of 5) on %s/%s, %s, %s.\n\n",
+		count, benchtime, py.Python, runtime.GOOS, runtime.GOARCH, cpuModel(), runtime.Version())
+	fmt.Fprintln(w, "Ratios are the other implementation's time divided by mpbridge's (above 1×: mpbridge is faster).")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "**Decode** (pickle bytes → value)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| item | bytes | CPython `loads` | mpbridge | vs CPython | allocs (Python objects) | gopickle | vs gopickle | og-rek | vs og-rek |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, name := range order {
+		p := py.Items[name]
+		ours, ok := g["Decode/"+name+"/mpbridge"]
+		oursS, oursNs := cell(ours, ok)
+		gp, gok := g["Decode/"+name+"/gopickle"]
+		gpS, gpNs := cell(gp, gok)
+		og, ook := g["Decode/"+name+"/ogrek"]
+		ogS, ogNs := cell(og, ook)
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s (%d) | %s | %s | %s | %s |\n",
+			name, p.Size, dur(p.LoadsNs), oursS, ratio(p.LoadsNs, oursNs), allocs(ours, ok), p.Objects,
+			gpS, ratio(gpNs, oursNs), ogS, ratio(ogNs, oursNs))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "**Encode** (value → pickle bytes, protocol 4)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| item | CPython `dumps` | mpbridge | vs CPython | allocs | og-rek | vs og-rek |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, name := range order {
+		p := py.Items[name]
+		ours, ok := g["Encode/"+name+"/mpbridge"]
+		oursS, oursNs := cell(ours, ok)
+		og, ook := g["Encode/"+name+"/ogrek"]
+		ogS, ogNs := cell(og, ook)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n",
+			name, dur(p.DumpsNs), oursS, ratio(p.DumpsNs, oursNs), allocs(ours, ok), ogS, ratio(ogNs, oursNs))
+	}
+}
+
+func allocs(r result, ok bool) string {
+	if !ok || r.allocs < 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(r.allocs, 'f', 0, 64)
+}
+
+func cpuModel() string {
+	raw, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return fmt.Sprintf("%d CPUs", runtime.NumCPU())
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return fmt.Sprintf("%s × %d", strings.TrimSpace(v), runtime.NumCPU())
+		}
+	}
+	return fmt.Sprintf("%d CPUs", runtime.NumCPU())
+}
