@@ -211,6 +211,11 @@ except ValueError as e:
 		t.Run("Contention", func(t *testing.T) {
 			testContention(t, py, prefix)
 		})
+
+		t.Run("EventGoSetWakesPython", func(t *testing.T) { testEventGoSet(t, h, prefix) })
+		t.Run("EventPythonSetWakesGo", func(t *testing.T) { testEventPythonSet(t, h) })
+		t.Run("ConditionNotifyBothWays", func(t *testing.T) { testConditionBothWays(t, h, prefix) })
+		t.Run("ConditionPingPong", func(t *testing.T) { testConditionPingPong(t, h, prefix) })
 	})
 }
 
