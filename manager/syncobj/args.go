@@ -1,8 +1,8 @@
 package syncobj
 
 import (
-	"iter"
 	"fmt"
+	"iter"
 	"strings"
 
 	"github.com/mpbridge/mpbridge/pickle"

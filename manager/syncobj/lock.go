@@ -32,19 +32,19 @@ func lockArgs(args pickle.Tuple, kwargs *pickle.Dict) (blocking bool, lim limit,
 	vals := [2]any{true, int64(-1)}
 	copy(vals[:], args)
 	for k, v := range kwItems(kwargs) {
-			switch k {
-			case "blocking", "timeout":
-				i := 0
-				if k == "timeout" {
-					i = 1
-				}
-				if i < len(args) {
-					return false, limit{}, typeErr("argument for acquire() given by name ('%s') and position (%d)", k, i+1)
-				}
-				vals[i] = v
-			default:
-				return false, limit{}, typeErr("acquire() got an unexpected keyword argument '%s'", fmt.Sprint(k))
+		switch k {
+		case "blocking", "timeout":
+			i := 0
+			if k == "timeout" {
+				i = 1
 			}
+			if i < len(args) {
+				return false, limit{}, typeErr("argument for acquire() given by name ('%s') and position (%d)", k, i+1)
+			}
+			vals[i] = v
+		default:
+			return false, limit{}, typeErr("acquire() got an unexpected keyword argument '%s'", fmt.Sprint(k))
+		}
 	}
 	blocking = Truthy(vals[0])
 	secs, ok := timeoutSeconds(vals[1])

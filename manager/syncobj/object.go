@@ -79,14 +79,16 @@ func exc(name string, args ...any) *pickle.Exception {
 	return pickle.NewException("builtins", name, args...)
 }
 
-func typeErr(format string, a ...any) error     { return exc("TypeError", fmt.Sprintf(format, a...)) }
-func valueErr(format string, a ...any) error    { return exc("ValueError", fmt.Sprintf(format, a...)) }
-func indexErr(msg string) error                 { return exc("IndexError", msg) }
-func runtimeErr(msg string) error               { return exc("RuntimeError", msg) }
-func overflowErr(format string, a ...any) error { return exc("OverflowError", fmt.Sprintf(format, a...)) }
-func keyErr(key any) error                      { return exc("KeyError", key) }
-func memoryErr() error                          { return exc("MemoryError") }
-func attrErr(format string, a ...any) error     { return exc("AttributeError", fmt.Sprintf(format, a...)) }
+func typeErr(format string, a ...any) error  { return exc("TypeError", fmt.Sprintf(format, a...)) }
+func valueErr(format string, a ...any) error { return exc("ValueError", fmt.Sprintf(format, a...)) }
+func indexErr(msg string) error              { return exc("IndexError", msg) }
+func runtimeErr(msg string) error            { return exc("RuntimeError", msg) }
+func overflowErr(format string, a ...any) error {
+	return exc("OverflowError", fmt.Sprintf(format, a...))
+}
+func keyErr(key any) error                  { return exc("KeyError", key) }
+func memoryErr() error                      { return exc("MemoryError") }
+func attrErr(format string, a ...any) error { return exc("AttributeError", fmt.Sprintf(format, a...)) }
 
 // notImplemented is the exception for what mpbridge cannot do: run
 // Python code.

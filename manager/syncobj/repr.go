@@ -189,4 +189,3 @@ func tokenFields(v any) (typeid any, id string) {
 	id, _ = st[2].(string)
 	return st[0], id
 }
-
