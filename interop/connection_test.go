@@ -1,0 +1,264 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpbridge/mpbridge/connection"
+	"github.com/mpbridge/mpbridge/internal/pytest"
+)
+
+// connSizes are the message sizes every pairing exchanges: empty, one byte,
+// around CPython's 16 KiB single-write limit, and 1 MiB.
+var connSizes = []int{0, 1, 16383, 16384, 16385, 1 << 20}
+
+var connKey = []byte("interop-secret")
+
+// connPattern is the payload of message i of n bytes; scripts/conn_peer.py
+// builds the same (_pattern).
+func connPattern(n, i int) []byte {
+	b := make([]byte, n)
+	for j := range b {
+		b[j] = byte(j ^ i)
+	}
+	return b
+}
+
+// connTransports are the channels of the Listener/Client matrix: the Go
+// textual form of an address to listen on.
+func connTransports(t *testing.T) []struct{ name, addr string } {
+	dir, err := os.MkdirTemp("", "mpbc") // short: sun_path holds 108 bytes
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return []struct{ name, addr string }{
+		{"tcp", "127.0.0.1:0"},
+		{"unix", filepath.Join(dir, "s.sock")},
+		{"abstract", fmt.Sprintf("@mpb-conn-%d-%d", os.Getpid(), time.Now().UnixNano())},
+	}
+}
+
+// connKeyCase is one authkey pairing: the listener's key and the client's.
+type connKeyCase struct {
+	name           string
+	listen, client []byte
+	wrong          bool
+}
+
+var connKeyCases = []connKeyCase{
+	{name: "nokey"},
+	{name: "key", listen: connKey, client: connKey},
+	{name: "emptykey", listen: []byte{}, client: []byte{}},
+	{name: "wrongkey", listen: connKey, client: []byte("not-the-key"), wrong: true},
+}
+
+// exchangeBytes sends every size from c to the peer's connection cid, which
+// echoes them (from cid, or from the connection `to` when non-zero), and
+// checks what comes back.
+func exchangeBytes(t *testing.T, ctx context.Context, p *connPeer, send, recv *connection.Conn, cid, to int) {
+	t.Helper()
+	args := map[string]any{"cid": cid, "count": len(connSizes)}
+	if to != 0 {
+		args["to"] = to
+	}
+	echo := p.start("echo_bytes", args)
+	for i, n := range connSizes {
+		want := connPattern(n, i)
+		require.NoError(t, send.SendBytes(ctx, want))
+		got, err := recv.RecvBytes(ctx, 0)
+		require.NoError(t, err, "size %d", n)
+		require.True(t, bytes.Equal(want, got), "size %d came back as %d different bytes", n, len(got))
+	}
+	var sizes []int
+	require.NoError(t, p.wait(ctx, echo, &sizes))
+	require.Equal(t, connSizes, sizes)
+}
+
+// requirePyError checks an exception raised in the peer.
+func requirePyError(t *testing.T, err error, typ, msg string) {
+	t.Helper()
+	pe, ok := err.(*connPyError)
+	require.True(t, ok, "want a Python %s, got %v", typ, err)
+	require.Equal(t, typ, pe.Type, pe.Error())
+	require.Contains(t, pe.Msg, msg)
+}
+
+// requireAuth checks a Go handshake error.
+func requireAuth(t *testing.T, err error, kind connection.AuthErrorKind, reason string) {
+	t.Helper()
+	var ae *connection.AuthError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, kind, ae.Kind, "%v", err)
+	require.Contains(t, ae.Reason, reason)
+}
+
+// TestConnectionInterop runs the connection matrix against every installed
+// CPython: Go Listener with a Python Client and Python Listener with a Go
+// Dial over TCP, Unix and abstract sockets with every authkey pairing;
+// descriptors handed from a Go parent to the Python peer and from a Python
+// parent to a Go child; pickled values both ways. One conn_peer process per
+// version serves all the cases of that version.
+func TestConnectionInterop(t *testing.T) {
+	fdecho := buildFdecho(t)
+	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		p := startConnPeer(t, py)
+		var version string
+		p.must(t, ctx, "version", nil, &version)
+		require.Equal(t, py.Version, version)
+
+		for _, tr := range connTransports(t) {
+			for _, kc := range connKeyCases {
+				t.Run("GoListener/"+tr.name+"/"+kc.name, func(t *testing.T) { goListenerPyClient(t, ctx, p, tr.addr, kc) })
+				t.Run("PyListener/"+tr.name+"/"+kc.name, func(t *testing.T) { pyListenerGoDial(t, ctx, p, tr.addr, kc) })
+			}
+		}
+		t.Run("GoListener/RefuseLegacy", func(t *testing.T) { goListenerRefuseLegacy(t, ctx, p) })
+		t.Run("GoParentHandsFds", func(t *testing.T) { goParentHandsFds(t, ctx, p) })
+		for _, duplex := range []bool{true, false} {
+			t.Run(fmt.Sprintf("PyParentHandsFds/duplex=%v", duplex), func(t *testing.T) { pyParentHandsFds(t, ctx, p, fdecho, duplex) })
+		}
+		t.Run("Pickles", func(t *testing.T) { connPickles(t, ctx, p, fdecho) })
+	})
+}
+
+func goListenerPyClient(t *testing.T, ctx context.Context, p *connPeer, addr string, kc connKeyCase) {
+	failures := make(chan error, 1)
+	l, err := connection.Listen(ctx, addr, &connection.ListenOptions{Authkey: kc.listen,
+		OnHandshakeError: func(_ net.Addr, err error) { failures <- err }})
+	require.NoError(t, err)
+	defer l.Close()
+	client := p.start("client", map[string]any{"address": l.Addr().PythonRepr(), "authkey": b64(kc.client)})
+	if kc.wrong {
+		requirePyError(t, p.wait(ctx, client, nil), "AuthenticationError", "digest sent was rejected")
+		requireAuth(t, <-failures, connection.AuthWrongKey, "digest received was wrong")
+		return
+	}
+	c, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer c.Close()
+	var cid int
+	require.NoError(t, p.wait(ctx, client, &cid))
+	exchangeBytes(t, ctx, p, c, c, cid, 0)
+	p.must(t, ctx, "close", map[string]any{"cid": cid}, nil)
+	_, err = c.RecvBytes(ctx, 0)
+	require.ErrorIs(t, err, io.EOF)
+}
+
+func pyListenerGoDial(t *testing.T, ctx context.Context, p *connPeer, addr string, kc connKeyCase) {
+	a, err := connection.ParseAddress(addr)
+	require.NoError(t, err)
+	var l struct {
+		Lid     int    `json:"lid"`
+		Address string `json:"address"`
+	}
+	p.must(t, ctx, "listen", map[string]any{"address": a.PythonRepr(), "authkey": b64(kc.listen)}, &l)
+	defer p.call(ctx, "close", map[string]any{"lid": l.Lid}, nil)
+	bound, err := connection.ParsePythonAddress(l.Address)
+	require.NoError(t, err, l.Address)
+	if a.IsAbstract() {
+		require.Equal(t, a, bound, "Python reports the abstract name as bytes")
+	}
+	accept := p.start("accept", map[string]any{"lid": l.Lid})
+	clientKey := kc.client
+	if kc.name == "emptykey" && p.py.Minor < 13 {
+		// CPython ≤3.12 Listeners do not authenticate with b'': a Go client
+		// with an empty key times out waiting for a challenge ...
+		_, err := connection.Dial(ctx, bound.String(), []byte{}, &connection.Options{HandshakeTimeout: 300 * time.Millisecond})
+		requireAuth(t, err, connection.AuthTimeout, "does not authenticate")
+		var cid int
+		require.NoError(t, p.wait(ctx, accept, &cid))
+		p.must(t, ctx, "close", map[string]any{"cid": cid}, nil)
+		// ... and one without a key gets through.
+		accept = p.start("accept", map[string]any{"lid": l.Lid})
+		clientKey = nil
+	}
+	c, err := connection.Dial(ctx, bound.String(), clientKey, nil)
+	if kc.wrong {
+		requireAuth(t, err, connection.AuthWrongKey, "digest sent was rejected")
+		requirePyError(t, p.wait(ctx, accept, nil), "AuthenticationError", "digest received was wrong")
+		return
+	}
+	require.NoError(t, err)
+	defer c.Close()
+	var cid int
+	require.NoError(t, p.wait(ctx, accept, &cid))
+	exchangeBytes(t, ctx, p, c, c, cid, 0)
+	p.must(t, ctx, "close", map[string]any{"cid": cid}, nil)
+	_, err = c.RecvBytes(ctx, 0)
+	require.ErrorIs(t, err, io.EOF)
+}
+
+// goListenerRefuseLegacy: with RefuseLegacy only 3.12+ clients get in.
+func goListenerRefuseLegacy(t *testing.T, ctx context.Context, p *connPeer) {
+	failures := make(chan error, 1)
+	l, err := connection.Listen(ctx, "127.0.0.1:0", &connection.ListenOptions{Authkey: connKey,
+		Options:          connection.Options{RefuseLegacy: true},
+		OnHandshakeError: func(_ net.Addr, err error) { failures <- err }})
+	require.NoError(t, err)
+	defer l.Close()
+	client := p.start("client", map[string]any{"address": l.Addr().PythonRepr(), "authkey": b64(connKey)})
+	if !p.py.Modern() {
+		requirePyError(t, p.wait(ctx, client, nil), "AuthenticationError", "digest sent was rejected")
+		requireAuth(t, <-failures, connection.AuthProtocol, "RefuseLegacy")
+		return
+	}
+	c, err := l.Accept(ctx)
+	require.NoError(t, err)
+	defer c.Close()
+	var cid int
+	require.NoError(t, p.wait(ctx, client, &cid))
+	p.must(t, ctx, "close", map[string]any{"cid": cid}, nil)
+}
+
+// goParentHandsFds: the peer inherited a socketpair end (fd 3) and two
+// os.pipe ends (fds 4 and 5) from this process; it wraps them in
+// multiprocessing.connection.Connection and exchanges frames.
+func goParentHandsFds(t *testing.T, ctx context.Context, p *connPeer) {
+	var sock, in, out int
+	p.must(t, ctx, "fromfd", map[string]any{"fd": 3}, &sock)
+	p.must(t, ctx, "fromfd", map[string]any{"fd": 4, "writable": false}, &in)
+	p.must(t, ctx, "fromfd", map[string]any{"fd": 5, "readable": false}, &out)
+	exchangeBytes(t, ctx, p, p.sock, p.sock, sock, 0)
+	exchangeBytes(t, ctx, p, p.toPy, p.fromPy, in, out)
+	for _, cid := range []int{sock, in, out} {
+		p.must(t, ctx, "close", map[string]any{"cid": cid}, nil)
+	}
+	_, err := p.sock.RecvBytes(ctx, 0)
+	require.ErrorIs(t, err, io.EOF)
+	_, err = p.fromPy.RecvBytes(ctx, 0)
+	require.ErrorIs(t, err, io.EOF)
+}
+
+// pyParentHandsFds: the peer makes a Pipe, hands one end to a Go child
+// (connection/internal/fdecho) and checks that its frames come back.
+func pyParentHandsFds(t *testing.T, ctx context.Context, p *connPeer, fdecho string, duplex bool) {
+	var res struct {
+		RC     int    `json:"rc"`
+		Stderr string `json:"stderr"`
+		Got    []int  `json:"got"`
+	}
+	p.must(t, ctx, "spawn", map[string]any{"argv": []string{fdecho}, "duplex": duplex, "sizes": connSizes}, &res)
+	require.Equal(t, 0, res.RC, res.Stderr)
+	require.Equal(t, connSizes, res.Got)
+}
+
+// buildFdecho builds the Go child used when Python is the parent.
+func buildFdecho(t *testing.T) string {
+	path := filepath.Join(t.TempDir(), "fdecho")
+	cmd := exec.Command("go", "build", "-o", path, "./connection/internal/fdecho")
+	cmd.Dir = pytest.RepoRoot()
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build fdecho:\n%s", out)
+	return path
+}
