@@ -51,7 +51,9 @@ type connPyError struct {
 	Traceback string `json:"traceback"`
 }
 
-func (e *connPyError) Error() string { return fmt.Sprintf("python %s: %s\n%s", e.Type, e.Msg, e.Traceback) }
+func (e *connPyError) Error() string {
+	return fmt.Sprintf("python %s: %s\n%s", e.Type, e.Msg, e.Traceback)
+}
 
 // startConnPeer starts the peer for py, killed when t ends.
 func startConnPeer(t *testing.T, py pytest.Python) *connPeer {
