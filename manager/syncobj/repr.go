@@ -161,6 +161,12 @@ func (r *reprState) object(o *pickle.Object, depth int) {
 			b.WriteString(namespaceRepr(st))
 			return
 		}
+	case pickle.Global{Module: "builtins", Name: "reversed"}:
+		b.WriteString("<list_reverseiterator object>")
+		return
+	case pickle.Global{Module: "builtins", Name: "iter"}:
+		b.WriteString("<iterator object>")
+		return
 	case pickle.Global{Module: "multiprocessing.managers", Name: "RebuildProxy"}:
 		if len(o.Args) >= 2 {
 			proxy, _ := o.Args[0].(pickle.Global)
