@@ -142,7 +142,7 @@ func replyError(kind string, payload any) error {
 	case KindTraceback, KindUnserializable:
 		s, ok := payload.(string)
 		if !ok {
-			return fmt.Errorf("manager: result %s (kind %q) is not str: %w", Repr(payload), kind, mpbridge.ErrCorrupt)
+			return fmt.Errorf("manager: result %s (kind %q) is not str: %w", pickle.Repr(payload), kind, mpbridge.ErrCorrupt)
 		}
 		return newRemoteError(kind, s)
 	}
@@ -262,17 +262,17 @@ func (c *Client) Create(ctx context.Context, typeid string, args pickle.Tuple, k
 	}
 	t, ok := v.(pickle.Tuple)
 	if !ok || len(t) != 2 {
-		return nil, fmt.Errorf("manager: create returned %s: %w", Repr(v), mpbridge.ErrCorrupt)
+		return nil, fmt.Errorf("manager: create returned %s: %w", pickle.Repr(v), mpbridge.ErrCorrupt)
 	}
 	ident, ok := t[0].(string)
 	if !ok {
-		return nil, fmt.Errorf("manager: create returned ident %s: %w", Repr(t[0]), mpbridge.ErrCorrupt)
+		return nil, fmt.Errorf("manager: create returned ident %s: %w", pickle.Repr(t[0]), mpbridge.ErrCorrupt)
 	}
 	exposed, err := stringList(t[1])
 	if err != nil {
 		return nil, err
 	}
-	return c.newProxy(Token{Typeid: typeid, Address: c.addr.Python(), ID: ident}, exposed), nil
+	return c.newProxy(Token{Typeid: typeid, Address: pyAddress(c.addr), ID: ident}, exposed), nil
 }
 
 // channel returns an idle method-call connection or opens a new one
@@ -359,7 +359,7 @@ func (c *Client) result(kind string, payload any) (any, error) {
 	case KindProxy:
 		t, ok := payload.(pickle.Tuple)
 		if !ok || len(t) != 2 {
-			return nil, fmt.Errorf("manager: #PROXY payload %s: %w", Repr(payload), mpbridge.ErrCorrupt)
+			return nil, fmt.Errorf("manager: #PROXY payload %s: %w", pickle.Repr(payload), mpbridge.ErrCorrupt)
 		}
 		exposed, err := stringList(t[0])
 		if err != nil {
@@ -371,7 +371,7 @@ func (c *Client) result(kind string, payload any) (any, error) {
 		}
 		// As BaseProxy._callmethod: the token's address is replaced by the
 		// one this client reached the server at.
-		tok.Address = c.addr.Python()
+		tok.Address = pyAddress(c.addr)
 		return c.newProxy(tok, exposed), nil
 	}
 	return nil, replyError(kind, payload)

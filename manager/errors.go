@@ -102,10 +102,16 @@ func errorFromReply(payload any) error {
 			return shutdownError{x}
 		}
 		return x
+	case *pickle.Object:
+		// queue.ShutDown's name does not tell the pickle package that it
+		// is an exception class.
+		if x.Class() == (pickle.Global{Module: "queue", Name: "ShutDown"}) {
+			return shutdownError{&pickle.Exception{Object: *x}}
+		}
 	case error:
 		return x
 	}
-	return &RemoteError{Kind: KindError, Text: Repr(payload), Type: PyTypeName(payload), Message: Repr(payload)}
+	return &RemoteError{Kind: KindError, Text: pickle.Repr(payload), Type: PyTypeName(payload), Message: pickle.Repr(payload)}
 }
 
 // Python exceptions the server raises. Each is a *pickle.Exception of an
@@ -171,9 +177,9 @@ func excStr(e *pickle.Exception) string {
 		if s, ok := args[0].(string); ok && e.Name() != "KeyError" {
 			return s
 		}
-		return Repr(args[0])
+		return pickle.Repr(args[0])
 	}
-	return Repr(args)
+	return pickle.Repr(args)
 }
 
 // formatTraceback renders a traceback text the way Python's

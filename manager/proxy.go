@@ -128,5 +128,5 @@ func (p *Proxy) Close() error {
 
 // String describes the proxy like Python's BaseProxy.__repr__.
 func (p *Proxy) String() string {
-	return fmt.Sprintf("<Proxy object, typeid %s, id %s>", Repr(p.token.Typeid), p.token.ID)
+	return fmt.Sprintf("<Proxy object, typeid %s, id %s>", pickle.Repr(p.token.Typeid), p.token.ID)
 }

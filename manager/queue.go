@@ -467,3 +467,17 @@ func (q *Queue) Join(ctx context.Context) error {
 }
 
 var _ mpbridge.JoinableQueue = (*Queue)(nil)
+
+// Waiters returns how many calls are blocked in get and in put, for
+// monitoring and tests.
+func (q *Queue) Waiters() (getters, putters int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for w := q.getters.head; w != nil; w = w.next {
+		getters++
+	}
+	for w := q.putters.head; w != nil; w = w.next {
+		putters++
+	}
+	return getters, putters
+}

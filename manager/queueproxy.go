@@ -105,16 +105,31 @@ func (q *QueueProxy) exchange(ctx context.Context, req []byte, op string, wait t
 	if err != nil {
 		return "", nil, false, err
 	}
-	if err := conn.SendBytes(ctx, req); err != nil {
+	// The request carries the deadline as its timeout, so the server
+	// answers (Empty, Full) right at the deadline: wait for that answer
+	// rather than racing it. Only a cancellation abandons the wait.
+	rctx := ctx
+	if d, ok := ctx.Deadline(); ok {
+		wctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), d.Add(drainGrace))
+		defer cancel()
+		stop := context.AfterFunc(ctx, func() {
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				cancel()
+			}
+		})
+		defer stop()
+		rctx = wctx
+	}
+	if err := conn.SendBytes(rctx, req); err != nil {
 		conn.Close()
 		return "", nil, false, q.errf(op, err)
 	}
-	kind, payload, err = recvReply(ctx, conn)
+	kind, payload, err = recvReply(rctx, conn)
 	if err == nil {
 		q.client.release(conn)
 		return kind, payload, false, nil
 	}
-	if ctx.Err() == nil || conn.Closed() {
+	if rctx.Err() == nil || conn.Closed() {
 		conn.Close()
 		return "", nil, false, q.errf(op, err)
 	}

@@ -253,7 +253,7 @@ func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, k
 		}
 		o, ok := args[0].(Object)
 		if !ok {
-			return "", nil, ExcTypeError(fmt.Sprintf("typeid %s has no callable and %s is not a served object", Repr(typeid), PyTypeName(args[0])))
+			return "", nil, ExcTypeError(fmt.Sprintf("typeid %s has no callable and %s is not a served object", pickle.Repr(typeid), PyTypeName(args[0])))
 		}
 		obj = o
 	} else {
@@ -262,7 +262,7 @@ func (s *Server) create(ctx context.Context, typeid string, args pickle.Tuple, k
 			return "", nil, err
 		}
 		if o == nil {
-			return "", nil, ExcTypeError(fmt.Sprintf("factory of typeid %s returned no object", Repr(typeid)))
+			return "", nil, ExcTypeError(fmt.Sprintf("factory of typeid %s returned no object", pickle.Repr(typeid)))
 		}
 		obj = o
 	}

@@ -188,7 +188,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 func (s *Server) Serve(ctx context.Context, l *connection.Listener) error {
 	s.addrMu.Lock()
 	if s.addr == nil {
-		s.addr = l.Addr().Python()
+		s.addr = pyAddress(l.Addr())
 	}
 	s.addrMu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
@@ -307,7 +307,7 @@ func (s *Server) handle(ctx context.Context, c *connection.Conn) {
 	name, _ := req.method.(string)
 	if !isPublic(name) {
 		s.send(ctx, c, KindTraceback, formatTraceback("_handle_request",
-			pyExc("builtins", "AssertionError", Repr(req.method)+" unrecognized")))
+			pyExc("builtins", "AssertionError", pickle.Repr(req.method)+" unrecognized")))
 		return
 	}
 	if req.callErr != nil {
@@ -430,7 +430,7 @@ func (s *Server) serverFunc(ctx context.Context, name string, args pickle.Tuple,
 		}
 		return pickle.Tuple{ident, toTuple(exposed)}, nil
 	}
-	return nil, pyExc("builtins", "AssertionError", Repr(name)+" unrecognized")
+	return nil, pyExc("builtins", "AssertionError", pickle.Repr(name)+" unrecognized")
 }
 
 func toTuple(names []string) pickle.Tuple {
@@ -584,7 +584,7 @@ func (s *Server) prepareCall(frame []byte) (*call, []byte) {
 	method, ok := req.method.(string)
 	if !ok || !e.exposed[method] {
 		return nil, s.fallback(e, req.method, req, fmt.Sprintf("method %s of %s object is not in exposed=%s",
-			Repr(req.method), typeRepr(e.obj), setRepr(e.exposedList)))
+			pickle.Repr(req.method), typeRepr(e.obj), setRepr(e.exposedList)))
 	}
 	return &call{ident: ident, method: method, e: e, req: req}, nil
 }
@@ -606,7 +606,7 @@ func setRepr(names []string) string {
 		if i > 0 {
 			s += ", "
 		}
-		s += Repr(n)
+		s += pickle.Repr(n)
 	}
 	return s + "}"
 }
@@ -623,7 +623,7 @@ func (s *Server) fallback(e *entry, method any, req request, why string) []byte 
 		v, ok := e.obj.(Valuer)
 		if !ok {
 			return s.replyBytes(KindUnserializable, formatTraceback("send",
-				ExcTypeError(fmt.Sprintf("cannot pickle %s object", Repr(PyTypeNameOfObject(e.obj))))))
+				ExcTypeError(fmt.Sprintf("cannot pickle %s object", pickle.Repr(PyTypeNameOfObject(e.obj))))))
 		}
 		val, err := v.PyValue()
 		if err != nil {
@@ -653,7 +653,7 @@ func (s *Server) runCall(ctx context.Context, c *call) ([]byte, any) {
 	res, err := c.e.obj.Call(ctx, c.method, c.req.args, c.req.kwargs)
 	if errors.Is(err, ErrNoMethod) {
 		return s.fallback(c.e, c.method, c.req, fmt.Sprintf("%s object has no attribute %s",
-			Repr(PyTypeNameOfObject(c.e.obj)), Repr(c.method))), nil
+			pickle.Repr(PyTypeNameOfObject(c.e.obj)), pickle.Repr(c.method))), nil
 	}
 	if err != nil {
 		return s.replyBytes(KindError, asPyException(err)), nil

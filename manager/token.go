@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mpbridge/mpbridge"
+	"github.com/mpbridge/mpbridge/connection"
 	"github.com/mpbridge/mpbridge/pickle"
 )
 
@@ -22,7 +23,7 @@ type Token struct {
 
 // String formats the token like Python's Token.__repr__.
 func (t Token) String() string {
-	return fmt.Sprintf("Token(typeid=%s, address=%s, id=%s)", Repr(t.Typeid), Repr(t.Address), Repr(t.ID))
+	return fmt.Sprintf("Token(typeid=%s, address=%s, id=%s)", pickle.Repr(t.Typeid), pickle.Repr(t.Address), pickle.Repr(t.ID))
 }
 
 // Pickle returns the token in the pickle value model, shaped as CPython
@@ -46,7 +47,7 @@ func TokenFromPickle(v any) (Token, error) {
 		return Token{}, fmt.Errorf("manager: token: want a Token object, got %s: %w", PyTypeName(v), mpbridge.ErrCorrupt)
 	}
 	if g, ok := o.Callable.(pickle.Global); !ok || g != tokenClass {
-		return Token{}, fmt.Errorf("manager: token: want %s.%s, got %s: %w", tokenClass.Module, tokenClass.Name, Repr(o.Callable), mpbridge.ErrCorrupt)
+		return Token{}, fmt.Errorf("manager: token: want %s.%s, got %s: %w", tokenClass.Module, tokenClass.Name, pickle.Repr(o.Callable), mpbridge.ErrCorrupt)
 	}
 	var st []any
 	switch s := o.State.(type) {
@@ -64,4 +65,18 @@ func TokenFromPickle(v any) (Token, error) {
 		return Token{}, fmt.Errorf("manager: token: typeid and id must be str: %w", mpbridge.ErrCorrupt)
 	}
 	return Token{Typeid: typeid, Address: st[1], ID: id}, nil
+}
+
+// pyAddress is a as the pickle value Python uses for it: ('host', port),
+// '/path', or '\x00name' for an abstract socket.
+func pyAddress(a connection.Address) any {
+	if a.Network == "tcp" {
+		if h, p, err := a.HostPort(); err == nil {
+			return pickle.Tuple{h, int64(p)}
+		}
+	}
+	if a.IsAbstract() {
+		return "\x00" + a.Addr[1:]
+	}
+	return a.Addr
 }

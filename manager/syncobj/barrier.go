@@ -261,5 +261,3 @@ func (b *Barrier) Repr() string {
 	return fmt.Sprintf("<threading.Barrier: waiters=%d/%d>", n, b.parties)
 }
 
-// Value fails as pickling a Barrier does in CPython.
-func (b *Barrier) Value() (any, error) { return nil, typeErr("cannot pickle '_thread.lock' object") }

@@ -166,7 +166,3 @@ func (c *Condition) Repr() string {
 	return fmt.Sprintf("<Condition(%s, %d)>", lr, n)
 }
 
-// Value fails as pickling a Condition does in CPython.
-func (c *Condition) Value() (any, error) {
-	return nil, typeErr("cannot pickle '_thread.%s' object", c.lockName())
-}

@@ -71,5 +71,3 @@ func (e *Event) Repr() string {
 	return "<threading.Event: unset>"
 }
 
-// Value fails as pickling an Event does in CPython.
-func (e *Event) Value() (any, error) { return nil, typeErr("cannot pickle '_thread.lock' object") }

@@ -174,9 +174,6 @@ func (l *Lock) Repr() string {
 	return "<unlocked _thread.lock object>"
 }
 
-// Value fails as pickling a lock does in CPython.
-func (l *Lock) Value() (any, error) { return nil, typeErr("cannot pickle '_thread.lock' object") }
-
 // RLock is threading.RLock: reentrant, owned by the caller that acquired
 // it; only the owner may release it.
 type RLock struct {
@@ -307,5 +304,3 @@ func (l *RLock) Repr() string {
 	return "<unlocked _thread.RLock object count=0>"
 }
 
-// Value fails as pickling an RLock does in CPython.
-func (l *RLock) Value() (any, error) { return nil, typeErr("cannot pickle '_thread.RLock' object") }

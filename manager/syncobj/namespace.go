@@ -205,7 +205,3 @@ func (p *Pool) Call(ctx context.Context, owner Owner, method string, args pickle
 // Repr is the pool's repr.
 func (p *Pool) Repr() string { return "<multiprocessing.pool.Pool state=RUN pool_size=0>" }
 
-// Value fails as pickling a Pool does in CPython.
-func (p *Pool) Value() (any, error) {
-	return nil, exc("NotImplementedError", "pool objects cannot be passed between processes or pickled")
-}

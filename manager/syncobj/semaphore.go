@@ -155,6 +155,3 @@ func (s *Semaphore) Repr() string {
 	return fmt.Sprintf("<threading.Semaphore: value=%d>", s.value)
 }
 
-// Value fails as pickling a semaphore does in CPython (its Condition
-// holds a lock).
-func (s *Semaphore) Value() (any, error) { return nil, typeErr("cannot pickle '_thread.lock' object") }
