@@ -52,37 +52,32 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4+SmallFrame)
 // len(p) <= SmallFrame, otherwise the header, then the payload (with the
 // -1 escape for more than 0x7fffffff bytes written as its own write first).
 func WriteFrame(w io.Writer, p []byte) error {
-	if len(p) <= SmallFrame {
-		bp := scratchPool.Get().(*[]byte)
-		defer scratchPool.Put(bp)
-		return writeFrame(w, bp, p)
-	}
-	return writeFrame(w, nil, p)
+	bp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(bp)
+	return writeFrame(w, bp, p)
 }
 
-// writeFrame is WriteFrame with a caller-owned scratch buffer for small
-// frames (nil is fine for frames larger than SmallFrame).
+// writeFrame is WriteFrame with a caller-owned scratch buffer, which holds
+// the header, and the payload too for small frames.
 func writeFrame(w io.Writer, scratch *[]byte, p []byte) error {
 	n := len(p)
+	b := AppendHeader((*scratch)[:0], n)
 	if n <= SmallFrame {
-		b := append(AppendHeader((*scratch)[:0], n), p...)
+		b = append(b, p...)
 		*scratch = b
 		_, err := w.Write(b)
 		return err
 	}
-	var hdr [maxHeader]byte
+	*scratch = b
 	if n <= maxShort {
-		binary.BigEndian.PutUint32(hdr[:4], uint32(n))
-		if _, err := w.Write(hdr[:4]); err != nil {
+		if _, err := w.Write(b); err != nil {
 			return err
 		}
 	} else {
-		binary.BigEndian.PutUint32(hdr[:4], math.MaxUint32)
-		binary.BigEndian.PutUint64(hdr[4:], uint64(n))
-		if _, err := w.Write(hdr[:4]); err != nil {
+		if _, err := w.Write(b[:4]); err != nil {
 			return err
 		}
-		if _, err := w.Write(hdr[4:]); err != nil {
+		if _, err := w.Write(b[4:]); err != nil {
 			return fmt.Errorf("connection: frame cut short: %w", err)
 		}
 	}

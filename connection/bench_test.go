@@ -1,0 +1,256 @@
+package connection
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// The benchmarks compare a Conn with the raw limit of the same channel,
+// measured in the same run: a minimal loop writing the same 4-byte header
+// and payload (in one write up to 16 KiB, else header then payload, as a
+// Conn and CPython do) and reading them back exactly, with plain blocking
+// system calls on descriptors and plain Read/Write on sockets.
+//
+//	go test -run '^$' -bench BenchmarkConn -benchmem ./connection/
+//
+// scripts/bench_conn.py runs these and times CPython's Connection on the
+// same channels for the table in docs/connection.md.
+
+var benchSizes = []int{512, 64 << 10}
+
+// benchChannel makes the two directions of a channel: a→b and b→a (for
+// round trips). For "pipe", they are two os.pipes, as Python's
+// Pipe(duplex=False) pair would be.
+type benchChannel struct {
+	name string
+	make func(b *testing.B) (aw, br, bw, ar rawEnd)
+}
+
+// rawEnd is one end of a channel in both forms: the raw stream and a Conn
+// over the same descriptor or socket.
+type rawEnd struct {
+	rw   io.ReadWriter
+	conn *Conn
+}
+
+// fdRW reads and writes a descriptor with plain blocking system calls.
+type fdRW int
+
+func (f fdRW) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(f), p)
+		if err == unix.EINTR {
+			continue
+		}
+		if n == 0 && err == nil {
+			return 0, io.EOF
+		}
+		return n, err
+	}
+}
+
+func (f fdRW) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := unix.Write(int(f), p[done:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done += n
+	}
+	return done, nil
+}
+
+func fdEnd(c *Conn) rawEnd { return rawEnd{rw: fdRW(c.Fd()), conn: c} }
+
+func netEnd(c *Conn) rawEnd { return rawEnd{rw: c.tr.(*sockTransport).c, conn: c} }
+
+func benchChannels() []benchChannel {
+	closeAll := func(b *testing.B, cs ...*Conn) {
+		b.Cleanup(func() {
+			for _, c := range cs {
+				c.Close()
+			}
+		})
+	}
+	return []benchChannel{
+		{"pipe", func(b *testing.B) (rawEnd, rawEnd, rawEnd, rawEnd) {
+			r1, w1, err := Pipe(false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r2, w2, err := Pipe(false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			closeAll(b, r1, w1, r2, w2)
+			return fdEnd(w1), fdEnd(r1), fdEnd(w2), fdEnd(r2)
+		}},
+		{"socketpair", func(b *testing.B) (rawEnd, rawEnd, rawEnd, rawEnd) {
+			x, y, err := Pipe(true)
+			if err != nil {
+				b.Fatal(err)
+			}
+			closeAll(b, x, y)
+			return fdEnd(x), fdEnd(y), fdEnd(y), fdEnd(x)
+		}},
+		{"unix", func(b *testing.B) (rawEnd, rawEnd, rawEnd, rawEnd) {
+			x, y := netPair(b, "unix", "@mpb-bench-"+randName())
+			closeAll(b, x, y)
+			return netEnd(x), netEnd(y), netEnd(y), netEnd(x)
+		}},
+		{"tcp", func(b *testing.B) (rawEnd, rawEnd, rawEnd, rawEnd) {
+			x, y := netPair(b, "tcp", "127.0.0.1:0")
+			closeAll(b, x, y)
+			return netEnd(x), netEnd(y), netEnd(y), netEnd(x)
+		}},
+	}
+}
+
+// rawSend writes one frame the minimal way.
+func rawSend(w io.Writer, hdr *[4]byte, buf, p []byte) error {
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(p)))
+	if len(p) <= SmallFrame {
+		buf = append(append(buf[:0], hdr[:]...), p...)
+		_, err := w.Write(buf)
+		return err
+	}
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(p)
+	return err
+}
+
+// rawRecv reads one frame exactly into buf.
+func rawRecv(r io.Reader, hdr *[4]byte, buf []byte) (int, error) {
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, err
+	}
+	n := int(binary.BigEndian.Uint32(hdr[:]))
+	_, err := io.ReadFull(r, buf[:n])
+	return n, err
+}
+
+// benchEnd adapts both forms to send/recv functions.
+type benchEnd struct {
+	send func(p []byte) error
+	recv func(buf []byte) (int, error)
+}
+
+func rawBench(e rawEnd, size int) benchEnd {
+	var shdr, rhdr [4]byte
+	sbuf := make([]byte, 0, 4+size)
+	return benchEnd{
+		send: func(p []byte) error { return rawSend(e.rw, &shdr, sbuf, p) },
+		recv: func(buf []byte) (int, error) { return rawRecv(e.rw, &rhdr, buf) },
+	}
+}
+
+func connBench(e rawEnd) benchEnd {
+	ctx := context.Background()
+	return benchEnd{
+		send: func(p []byte) error { return e.conn.SendBytes(ctx, p) },
+		recv: func(buf []byte) (int, error) { return e.conn.RecvBytesInto(ctx, buf) },
+	}
+}
+
+func BenchmarkConn(b *testing.B) {
+	for _, ch := range benchChannels() {
+		for _, size := range benchSizes {
+			for _, impl := range []string{"raw", "conn"} {
+				pick := func(e rawEnd) benchEnd {
+					if impl == "raw" {
+						return rawBench(e, size)
+					}
+					return connBench(e)
+				}
+				name := fmt.Sprintf("%s/%d/%s", ch.name, size, impl)
+				b.Run(name+"/throughput", func(b *testing.B) {
+					aw, br, _, _ := ch.make(b)
+					benchThroughput(b, pick(aw), pick(br), size)
+				})
+				b.Run(name+"/rtt", func(b *testing.B) {
+					aw, br, bw, ar := ch.make(b)
+					benchRTT(b, pick(aw), pick(br), pick(bw), pick(ar), size)
+				})
+			}
+		}
+	}
+}
+
+// benchThroughput streams b.N messages one way.
+func benchThroughput(b *testing.B, w, r benchEnd, size int) {
+	msg := make([]byte, size)
+	buf := make([]byte, size)
+	errc := make(chan error, 1)
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	go func() {
+		for range b.N {
+			if err := w.send(msg); err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	for range b.N {
+		if n, err := r.recv(buf); err != nil || n != size {
+			b.Fatalf("recv: %d, %v", n, err)
+		}
+	}
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// benchRTT bounces a message b.N times: a sends, b echoes.
+func benchRTT(b *testing.B, aw, br, bw, ar benchEnd, size int) {
+	msg := make([]byte, size)
+	buf := make([]byte, size)
+	ebuf := make([]byte, size)
+	errc := make(chan error, 1)
+	go func() {
+		for range b.N {
+			n, err := br.recv(ebuf)
+			if err == nil {
+				err = bw.send(ebuf[:n])
+			}
+			if err != nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	b.SetBytes(int64(2 * size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := aw.send(msg); err != nil {
+			b.Fatal(err)
+		}
+		if n, err := ar.recv(buf); err != nil || n != size {
+			b.Fatalf("recv: %d, %v", n, err)
+		}
+	}
+	b.StopTimer()
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+}
+
+var _ = os.Getpid
+var _ net.Conn

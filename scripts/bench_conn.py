@@ -1,0 +1,206 @@
+"""Benchmark multiprocessing.connection.Connection, and drive the Go side.
+
+Times CPython's Connection.send_bytes / recv_bytes_into between two
+processes (a forked child and this one) over the channels of the Go
+benchmarks (connection/bench_test.go), for 512-byte and 64 KiB payloads:
+
+    pipe        two os.pipe()s, as Pipe(duplex=False) makes them
+    socketpair  Pipe() (duplex), a socketpair
+    unix        Listener/Client over an abstract Unix socket
+    tcp         Listener/Client over 127.0.0.1
+
+throughput: the child sends messages back to back, the parent receives them
+            (MB/s of payload)
+rtt:        the parent sends, the child echoes (microseconds per round trip)
+
+Usage:
+    python3 scripts/bench_conn.py                # Python figures only (JSON lines)
+    python3 scripts/bench_conn.py --go [--count N] [--benchtime T]
+                                                 # also run the Go benchmarks
+                                                 # and print the markdown table
+
+Standard library only.
+"""
+import argparse
+import json
+import multiprocessing as mp
+import multiprocessing.connection as mpc
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+SIZES = (512, 64 << 10)
+CHANNELS = ("pipe", "socketpair", "unix", "tcp")
+
+
+def _channel(name):
+    """Return (parent_send, parent_recv, child_factory). child_factory runs
+    in the child and returns (child_send, child_recv)."""
+    if name == "pipe":
+        r1, w1 = mpc.Pipe(False)  # parent -> child
+        r2, w2 = mpc.Pipe(False)  # child -> parent
+        return w1, r2, lambda: (w2, r1), [r1, w2]
+    if name == "socketpair":
+        a, b = mpc.Pipe(True)
+        return a, a, lambda: (b, b), [b]
+    if name == "unix":
+        address = "\0mpb-bench-%d-%d" % (os.getpid(), time.monotonic_ns())
+    else:
+        address = ("127.0.0.1", 0)
+    listener = mpc.Listener(address)
+    address = listener.address
+
+    def child():
+        c = mpc.Client(address)
+        return c, c
+
+    return listener, None, child, []
+
+
+def _child_main(name, factory, mode, size, n):
+    send, recv = factory()
+    buf = bytearray(size)
+    msg = bytes(size)
+    if mode == "throughput":
+        recv.recv_bytes()  # go
+        for _ in range(n):
+            send.send_bytes(msg)
+    else:
+        for _ in range(n):
+            k = recv.recv_bytes_into(buf)
+            send.send_bytes(buf, 0, k)
+    recv.recv_bytes()  # done
+
+
+def _run(name, mode, size, n):
+    ctx = mp.get_context("fork")
+    psend, precv, factory, child_ends = _channel(name)
+    proc = ctx.Process(target=_child_main, args=(name, factory, mode, size, n))
+    proc.start()
+    for c in child_ends:
+        c.close()
+    if precv is None:  # a listener: accept the child's connection
+        listener = psend
+        psend = precv = listener.accept()
+        listener.close()
+    buf = bytearray(size)
+    msg = bytes(size)
+    if mode == "throughput":
+        t0 = time.perf_counter()
+        psend.send_bytes(b"go")
+        for _ in range(n):
+            precv.recv_bytes_into(buf)
+        dt = time.perf_counter() - t0
+    else:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            psend.send_bytes(msg)
+            precv.recv_bytes_into(buf)
+        dt = time.perf_counter() - t0
+    psend.send_bytes(b"done")
+    proc.join()
+    psend.close()
+    if precv is not psend:
+        precv.close()
+    return dt
+
+
+def measure(name, mode, size, target=0.5):
+    """Seconds per message (median of 3 runs sized to about `target` s)."""
+    n = 200
+    while True:
+        dt = _run(name, mode, size, n)
+        if dt > target / 4 or n > 1 << 22:
+            break
+        n *= 4
+    n = max(100, int(n * target / max(dt, 1e-9)))
+    return statistics.median(_run(name, mode, size, n) / n for _ in range(3))
+
+
+def python_figures():
+    out = {}
+    for ch in CHANNELS:
+        for size in SIZES:
+            for mode in ("throughput", "rtt"):
+                out[(ch, size, mode)] = measure(ch, mode, size)
+                print(json.dumps({"channel": ch, "size": size, "mode": mode,
+                                  "ns_per_msg": round(out[(ch, size, mode)] * 1e9)}),
+                      file=sys.stderr, flush=True)
+    return out
+
+
+_GO_LINE = re.compile(r"^BenchmarkConn/(\w+)/(\d+)/(raw|conn)/(throughput|rtt)-\d+\s+\d+\s+([\d.]+) ns/op"
+                      r"(?:\s+[\d.]+ MB/s)?(?:\s+(\d+) B/op\s+(\d+) allocs/op)?")
+
+
+def go_figures(count, benchtime):
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cmd = ["go", "test", "-run", "^$", "-bench", "^BenchmarkConn$", "-benchmem",
+           "-count", str(count), "-benchtime", benchtime, "./connection/"]
+    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
+    text = subprocess.run(cmd, cwd=repo, check=True, stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout
+    runs, allocs = {}, {}
+    for line in text.splitlines():
+        m = _GO_LINE.match(line)
+        if m:
+            key = (m.group(1), int(m.group(2)), m.group(4), m.group(3))
+            runs.setdefault(key, []).append(float(m.group(5)) * 1e-9)
+            if m.group(7) is not None:
+                allocs[key] = max(allocs.get(key, 0), int(m.group(7)))
+    return {k: statistics.median(v) for k, v in runs.items()}, allocs
+
+
+def table(go, allocs, py, count):
+    def mbps(size, sec):
+        return "%.0f" % (size / sec / 1e6)
+
+    def us(sec):
+        return "%.1f" % (sec * 1e6)
+
+    lines = []
+    for mode, unit, fmt in (("throughput", "MB/s", None), ("rtt", "µs per round trip", None)):
+        lines.append("")
+        lines.append("%s (%s; Go figures are the median of %d runs)" % (mode, unit, count))
+        lines.append("")
+        lines.append("| channel | payload | raw Go loop | Go Conn | Conn / raw | allocs per msg | Python Connection |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for ch in CHANNELS:
+            for size in SIZES:
+                raw = go.get((ch, size, mode, "raw"))
+                conn = go.get((ch, size, mode, "conn"))
+                p = py.get((ch, size, mode)) if py else None
+                if raw is None or conn is None:
+                    continue
+                if mode == "throughput":
+                    cells = [mbps(size, raw), mbps(size, conn), "%.0f%%" % (100 * raw / conn),
+                             mbps(size, p) if p else "-"]
+                else:
+                    cells = [us(raw), us(conn), "%.0f%%" % (100 * raw / conn), us(p) if p else "-"]
+                a = allocs.get((ch, size, mode, "conn"), 0)
+                if mode == "rtt":
+                    a = "%g" % (a / 2.0)  # two messages per round trip
+                lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    ch, "512 B" if size == 512 else "64 KiB", cells[0], cells[1], cells[2], a, cells[3]))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--go", action="store_true", help="also run the Go benchmarks and print the table")
+    ap.add_argument("--count", type=int, default=5)
+    ap.add_argument("--benchtime", default="0.5s")
+    args = ap.parse_args()
+    py = python_figures()
+    if not args.go:
+        return
+    go, allocs = go_figures(args.count, args.benchtime)
+    print("Python %s, %d CPUs" % (sys.version.split()[0], os.cpu_count()))
+    print(table(go, allocs, py, args.count))
+
+
+if __name__ == "__main__":
+    main()
