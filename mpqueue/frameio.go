@@ -1,0 +1,203 @@
+//go:build linux
+
+package mpqueue
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpbridge/mpbridge"
+)
+
+// opPROTO is the first byte of every pickle of protocol 2 or higher; every
+// frame that CPython's Queue writes starts with it.
+const opPROTO = 0x80
+
+// readChunk bounds how far a payload buffer is allocated ahead of the bytes
+// that have arrived.
+const readChunk = 64 << 10
+
+// readFrame reads exactly one frame — the header, then the payload — and
+// nothing beyond it. Until the first byte arrives it honours w (context,
+// Close, nowait) and returns a stopReason with nothing consumed. Once a
+// byte has been read the frame is finished whatever the context says,
+// unless no byte arrives for w.stall, which means the writer died mid-frame
+// (a *CorruptError matching mpbridge.ErrTimeout). A header announcing a
+// negative length or more than maxFrame bytes, or a payload that does not
+// start with PROTO, is a *CorruptError: the pipe is out of step. io.EOF
+// means every write end is closed.
+func (p *pipeEnd) readFrame(w *waiter, maxFrame int64) ([]byte, stopReason, error) {
+	var hdr [12]byte
+	n, sr, err := p.readBoundary(w, hdr[:4])
+	if sr != stopNone || err != nil {
+		return nil, sr, err
+	}
+	if err := p.readFull(w, hdr[n:4], hdr[:n]); err != nil {
+		return nil, stopNone, err
+	}
+	hlen := 4
+	size := int64(int32(binary.BigEndian.Uint32(hdr[:4])))
+	if size == -1 {
+		if err := p.readFull(w, hdr[4:12], hdr[:4]); err != nil {
+			return nil, stopNone, err
+		}
+		hlen = 12
+		u := binary.BigEndian.Uint64(hdr[4:12])
+		if u > math.MaxInt64 {
+			return nil, stopNone, &CorruptError{Reason: "frame length out of range", Data: clone(hdr[:hlen])}
+		}
+		size = int64(u)
+	}
+	switch {
+	case size < 0:
+		return nil, stopNone, &CorruptError{Reason: fmt.Sprintf("negative frame length %d", size), Data: clone(hdr[:hlen])}
+	case size > maxFrame:
+		return nil, stopNone, &CorruptError{Reason: fmt.Sprintf("frame length %d exceeds the limit %d", size, maxFrame), Data: clone(hdr[:hlen])}
+	case size == 0:
+		return nil, stopNone, &CorruptError{Reason: "empty frame where a pickle was expected", Data: clone(hdr[:hlen])}
+	}
+	buf := make([]byte, min(size, readChunk))
+	if err := p.readFull(w, buf[:1], buf[:0]); err != nil {
+		return nil, stopNone, withHeader(err, hdr[:hlen])
+	}
+	if buf[0] != opPROTO {
+		return nil, stopNone, &CorruptError{Reason: "payload does not start with the PROTO opcode", Data: append(clone(hdr[:hlen]), buf[0])}
+	}
+	have := int64(1)
+	for {
+		if err := p.readFull(w, buf[have:], buf[:have]); err != nil {
+			return nil, stopNone, withHeader(err, hdr[:hlen])
+		}
+		have = int64(len(buf))
+		if have == size {
+			return buf, stopNone, nil
+		}
+		nb := make([]byte, min(size, 2*have))
+		copy(nb, buf)
+		buf = nb
+	}
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// withHeader puts the frame's header in front of the bytes a payload
+// error reports.
+func withHeader(err error, hdr []byte) error {
+	if ce, ok := err.(*CorruptError); ok {
+		ce.Data = append(clone(hdr), ce.Data...)
+	}
+	return err
+}
+
+// readBoundary reads at least one byte into b, waiting as w allows.
+func (p *pipeEnd) readBoundary(w *waiter, b []byte) (int, stopReason, error) {
+	for {
+		n, err := p.tryRead(b)
+		if n > 0 {
+			return n, stopNone, nil
+		}
+		if err != unix.EAGAIN {
+			return 0, stopNone, err
+		}
+		if w.nowait {
+			return 0, stopDeadline, nil
+		}
+		if sr := w.stopped(); sr != stopNone {
+			return 0, sr, nil
+		}
+		d := w.slice()
+		if d <= 0 {
+			return 0, stopDeadline, nil
+		}
+		if _, err := p.poll(unix.POLLIN, d); err != nil {
+			return 0, stopNone, err
+		}
+	}
+}
+
+// readFull fills b in the middle of a frame (got holds the frame's bytes
+// so far, for error reports). It gives up only when the writer has closed
+// (cut short) or sent nothing for w.stall.
+func (p *pipeEnd) readFull(w *waiter, b, got []byte) error {
+	last := time.Now()
+	for len(b) > 0 {
+		n, err := p.tryRead(b)
+		if n > 0 {
+			got = got[:len(got)+n]
+			b = b[n:]
+			last = time.Now()
+			continue
+		}
+		switch {
+		case err == io.EOF:
+			return &CorruptError{Reason: "frame cut short by end of file", Data: clone(got), Err: io.ErrUnexpectedEOF}
+		case err != unix.EAGAIN:
+			return err
+		}
+		idle := time.Since(last)
+		if idle >= w.stall {
+			return &CorruptError{Reason: fmt.Sprintf("frame stopped arriving for %v (writer died mid-frame?)", w.stall),
+				Data: clone(got), Err: mpbridge.ErrTimeout}
+		}
+		if _, err := p.poll(unix.POLLIN, min(pollSlice, w.stall-idle)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFrames writes whole frames. off bytes of frames[0] are already on
+// the pipe (a frame started by a fast-path write). Before the first byte of
+// a frame, it stops if w says so; once a frame has started it is always
+// finished. It returns how many frames were written completely, how many
+// bytes of the next one were written, and the error that stopped it.
+func (p *pipeEnd) writeFrames(w *waiter, frames []*outFrame, off int) (done, partial int, sr stopReason, err error) {
+	iovs := make([][]byte, len(frames))
+	for i, f := range frames {
+		iovs[i] = f.frame
+	}
+	iovs[0] = iovs[0][off:]
+	for len(iovs) > 0 {
+		n, err := p.tryWrite(iovs)
+		if n > 0 {
+			for n > 0 {
+				if n >= len(iovs[0]) {
+					n -= len(iovs[0])
+					iovs = iovs[1:]
+					done++
+					off = 0
+				} else {
+					iovs[0] = iovs[0][n:]
+					off += n
+					n = 0
+				}
+			}
+			continue
+		}
+		if err != unix.EAGAIN {
+			return done, off, stopNone, fmt.Errorf("mpqueue: write: %w", err)
+		}
+		if off == 0 {
+			if sr := w.stopped(); sr != stopNone {
+				return done, 0, sr, nil
+			}
+		}
+		if _, err := p.poll(unix.POLLOUT, pollSlice); err != nil {
+			return done, off, stopNone, err
+		}
+	}
+	return done, 0, stopNone, nil
+}
+
+// outFrame is an item handed to the queue's writer: the Go value (returned
+// if it cannot be delivered) and its frame, header and pickle.
+type outFrame struct {
+	item  any
+	frame []byte
+}
+

@@ -1,0 +1,204 @@
+//go:build linux
+
+package mpqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpbridge/mpbridge"
+)
+
+// pollSlice bounds every wait on a pipe, so that a context's end or Close
+// is noticed within this long even without a deadline.
+const pollSlice = 50 * time.Millisecond
+
+// pipeEnd is one end of a queue's pipe. The descriptor may be shared with
+// Python processes, so its O_NONBLOCK flag — which belongs to the open file
+// description and therefore to every process — is never changed: reads and
+// writes use preadv2/pwritev2 with RWF_NOWAIT, and waiting is done with
+// poll(2) in bounded slices. Kernels that refuse RWF_NOWAIT on pipes get
+// poll first, then a plain read, or a write of at most PIPE_BUF bytes, which
+// cannot block once poll reported the pipe writable.
+type pipeEnd struct {
+	f      *os.File
+	fd     int
+	nowait atomic.Bool
+}
+
+func newPipeEnd(f *os.File) *pipeEnd {
+	p := &pipeEnd{f: f, fd: int(f.Fd())}
+	p.nowait.Store(true)
+	return p
+}
+
+func (p *pipeEnd) close() error { return p.f.Close() }
+
+// pollIn is POLLIN, readable.
+const pollIn = unix.POLLIN
+
+// pipeBuf is PIPE_BUF: writes up to this size are atomic.
+const pipeBuf = 4096
+
+// tryRead reads what is available without blocking: n > 0, or 0 with
+// unix.EAGAIN when the pipe is empty, or 0 with io.EOF when every write end
+// is closed.
+func (p *pipeEnd) tryRead(b []byte) (int, error) {
+	for {
+		if p.nowait.Load() {
+			n, err := unix.Preadv2(p.fd, [][]byte{b}, -1, unix.RWF_NOWAIT)
+			switch {
+			case err == nil && n == 0:
+				return 0, io.EOF
+			case err == nil:
+				return n, nil
+			case err == unix.EINTR:
+				continue
+			case err == unix.EOPNOTSUPP || err == unix.EINVAL || err == unix.ENOSYS:
+				p.nowait.Store(false)
+				continue
+			}
+			return 0, err
+		}
+		ready, err := p.poll(unix.POLLIN, 0)
+		if err != nil {
+			return 0, err
+		}
+		if !ready {
+			return 0, unix.EAGAIN
+		}
+		n, err := unix.Read(p.fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == nil && n == 0 {
+			return 0, io.EOF
+		}
+		return n, err
+	}
+}
+
+// tryWrite writes as much of b as fits without blocking: n ≥ 0, and
+// unix.EAGAIN when nothing fit.
+func (p *pipeEnd) tryWrite(b [][]byte) (int, error) {
+	for {
+		if p.nowait.Load() {
+			n, err := unix.Pwritev2(p.fd, b, -1, unix.RWF_NOWAIT)
+			switch {
+			case err == nil:
+				return n, nil
+			case err == unix.EINTR:
+				continue
+			case err == unix.EOPNOTSUPP || err == unix.EINVAL || err == unix.ENOSYS:
+				p.nowait.Store(false)
+				continue
+			}
+			return 0, err
+		}
+		ready, err := p.poll(unix.POLLOUT, 0)
+		if err != nil {
+			return 0, err
+		}
+		if !ready {
+			return 0, unix.EAGAIN
+		}
+		// One free pipe buffer holds PIPE_BUF bytes: a write that small
+		// does not block.
+		first := b[0]
+		if len(first) > pipeBuf {
+			first = first[:pipeBuf]
+		}
+		n, err := unix.Write(p.fd, first)
+		if err == unix.EINTR {
+			continue
+		}
+		return n, err
+	}
+}
+
+// poll waits up to d for events on the descriptor; POLLHUP and POLLERR
+// count as ready, so that the following read or write reports them.
+func (p *pipeEnd) poll(events int16, d time.Duration) (bool, error) {
+	fds := []unix.PollFd{{Fd: int32(p.fd), Events: events}}
+	ms := int(d / time.Millisecond)
+	if d > 0 && ms == 0 {
+		ms = 1
+	}
+	for {
+		n, err := unix.Poll(fds, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if n > 0 && fds[0].Revents&unix.POLLNVAL != 0 {
+			return false, fmt.Errorf("mpqueue: poll: descriptor %d is not open: %w", p.fd, mpbridge.ErrClosed)
+		}
+		return n > 0, nil
+	}
+}
+
+// available returns the number of bytes waiting in the pipe (FIONREAD, alias TIOCINQ).
+func (p *pipeEnd) available() int {
+	n, err := unix.IoctlGetInt(p.fd, unix.TIOCINQ)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// waiter tells a blocking pipe operation when to give up.
+type waiter struct {
+	ctx     context.Context
+	closing <-chan struct{} // closed by Queue.Close
+	stall   time.Duration   // no-progress limit once a frame has started
+	nowait  bool            // give up at once when no byte is available
+}
+
+// stopReason says why a wait at a frame boundary ended without a byte
+// being transferred.
+type stopReason int
+
+const (
+	stopNone stopReason = iota
+	stopDeadline
+	stopCanceled
+	stopClosed
+)
+
+// stopped reports whether a wait at a frame boundary must end now.
+func (w *waiter) stopped() stopReason {
+	select {
+	case <-w.closing:
+		return stopClosed
+	default:
+	}
+	if w.ctx.Done() != nil {
+		if err := w.ctx.Err(); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return stopDeadline
+			}
+			return stopCanceled
+		}
+	}
+	return stopNone
+}
+
+// slice is how long the next poll may sleep at a frame boundary.
+func (w *waiter) slice() time.Duration {
+	d := pollSlice
+	if dl, ok := w.ctx.Deadline(); ok {
+		if r := time.Until(dl); r < d {
+			d = max(r, 0)
+		}
+	}
+	return d
+}

@@ -1,0 +1,258 @@
+//go:build linux
+
+package mpqueue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mpbridge/mpbridge"
+	"github.com/mpbridge/mpbridge/connection"
+	"github.com/mpbridge/mpbridge/mpqueue/semlock"
+	"github.com/mpbridge/mpbridge/pickle"
+)
+
+// pipeQueue is what SimpleQueue and Queue share: the pipe (a reader and a
+// writer end, as Python's Pipe(duplex=False)) and the read and write locks.
+type pipeQueue struct {
+	r, w         *pipeEnd
+	rlock, wlock *semlock.SemLock
+	maxFrame     int64
+	stall        time.Duration
+
+	ops       sync.RWMutex // held shared by every call, exclusively by Close
+	closed    atomic.Bool
+	closing   chan struct{} // closed by Close
+	closeCtx  context.Context
+	closeStop context.CancelFunc
+}
+
+func newPipeQueue(opts *Options) (*pipeQueue, error) {
+	pq := &pipeQueue{maxFrame: opts.maxFrame(), stall: opts.stallTimeout()}
+	var err error
+	if pq.rlock, err = semlock.New(semlock.Semaphore, 1, 1, opts.sem()); err != nil {
+		return nil, err
+	}
+	if pq.wlock, err = semlock.New(semlock.Semaphore, 1, 1, opts.sem()); err != nil {
+		pq.release()
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		pq.release()
+		return nil, fmt.Errorf("mpqueue: pipe: %w", err)
+	}
+	pq.r, pq.w = newPipeEnd(r), newPipeEnd(w)
+	pq.init()
+	return pq, nil
+}
+
+// attachPipeQueue adopts the descriptors and opens the locks named in h.
+func attachPipeQueue(h Handles, opts *Options) (*pipeQueue, error) {
+	if h.Reader < 0 || h.Writer < 0 || h.Reader == h.Writer {
+		return nil, fmt.Errorf("mpqueue: bad descriptors %d, %d", h.Reader, h.Writer)
+	}
+	pq := &pipeQueue{maxFrame: opts.maxFrame(), stall: opts.stallTimeout()}
+	var err error
+	if pq.rlock, err = rebuild(semlock.Semaphore, 1, h.RLock); err != nil {
+		return nil, err
+	}
+	if pq.wlock, err = rebuild(semlock.Semaphore, 1, h.WLock); err != nil {
+		pq.release()
+		return nil, err
+	}
+	pq.r = newPipeEnd(os.NewFile(uintptr(h.Reader), "mpqueue-reader"))
+	pq.w = newPipeEnd(os.NewFile(uintptr(h.Writer), "mpqueue-writer"))
+	pq.init()
+	return pq, nil
+}
+
+func (pq *pipeQueue) init() {
+	pq.closing = make(chan struct{})
+	pq.closeCtx, pq.closeStop = context.WithCancel(context.Background())
+}
+
+// release closes the descriptors and the locks (unlinking those created here).
+func (pq *pipeQueue) release() error {
+	return errors.Join(pq.releaseReader(), pq.releaseWriter())
+}
+
+// releaseReader closes the read end and the read lock.
+func (pq *pipeQueue) releaseReader() error {
+	var err error
+	if pq.r != nil {
+		err = pq.r.close()
+	}
+	return errors.Join(err, closeAll(pq.rlock))
+}
+
+// releaseWriter closes the write end and the write lock.
+func (pq *pipeQueue) releaseWriter() error {
+	var err error
+	if pq.w != nil {
+		err = pq.w.close()
+	}
+	return errors.Join(err, closeAll(pq.wlock))
+}
+
+// begin starts a call; end must follow. It fails once Close has begun.
+func (pq *pipeQueue) begin() error {
+	pq.ops.RLock()
+	if pq.closed.Load() {
+		pq.ops.RUnlock()
+		return errClosed
+	}
+	return nil
+}
+
+func (pq *pipeQueue) end() { pq.ops.RUnlock() }
+
+var errClosed = fmt.Errorf("mpqueue: queue is closed: %w", mpbridge.ErrClosed)
+
+// shutdown marks the queue closed and waits for calls in progress, which
+// notice within a poll slice.
+func (pq *pipeQueue) shutdown() bool {
+	if pq.closed.Swap(true) {
+		return false
+	}
+	close(pq.closing)
+	pq.closeStop()
+	pq.ops.Lock()
+	pq.ops.Unlock() //nolint:staticcheck // waiting for readers to leave is the point
+	return true
+}
+
+// opCtx returns a context that also ends when the queue is closed, for
+// waits on semaphores (which know nothing of Close).
+func (pq *pipeQueue) opCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(pq.closeCtx, func() { cancel(errClosed) })
+	return c, func() { stop(); cancel(nil) }
+}
+
+// semErr converts a failed semaphore wait under opCtx: Close → errClosed,
+// a deadline → full (mpbridge.ErrFull or ErrEmpty), else as is.
+func semErr(ctx context.Context, err error, full error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, mpbridge.ErrClosed) {
+		return errClosed
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", full, context.DeadlineExceeded)
+	}
+	return err
+}
+
+// stopErr converts a stopReason at a frame boundary.
+func stopErr(sr stopReason, ctx context.Context, empty error) error {
+	switch sr {
+	case stopDeadline:
+		return fmt.Errorf("%w (%w)", empty, context.DeadlineExceeded)
+	case stopCanceled:
+		return ctx.Err()
+	case stopClosed:
+		return errClosed
+	}
+	return nil
+}
+
+// acquireRead takes the read lock as ctx allows. While it waits, it
+// watches the pipe: if data stays unread, unchanged, for the stall timeout
+// while the lock is held elsewhere, the holder is presumed dead and an
+// error matching mpbridge.ErrTimeout is returned instead of hanging.
+func (pq *pipeQueue) acquireRead(ctx context.Context, nowait bool) error {
+	if pq.rlock.TryAcquire() {
+		return nil
+	}
+	if nowait {
+		return fmt.Errorf("%w (read lock busy)", mpbridge.ErrEmpty)
+	}
+	w := &waiter{ctx: ctx, closing: pq.closing}
+	lastAvail, since := -1, time.Now()
+	for {
+		if sr := w.stopped(); sr != stopNone {
+			return stopErr(sr, ctx, mpbridge.ErrEmpty)
+		}
+		d := w.slice()
+		if d <= 0 {
+			return stopErr(stopDeadline, ctx, mpbridge.ErrEmpty)
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), d)
+		err := pq.rlock.Acquire(sctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, mpbridge.ErrTimeout) {
+			return err
+		}
+		if avail := pq.r.available(); avail <= 0 || avail != lastAvail {
+			lastAvail, since = avail, time.Now()
+		} else if time.Since(since) >= pq.stall {
+			return fmt.Errorf("mpqueue: read lock held for %v while %d bytes wait unread (holder dead?): %w",
+				pq.stall, avail, mpbridge.ErrTimeout)
+		}
+	}
+}
+
+// getFrame is the locked part of get: read lock, one frame, release. after
+// runs with the lock still held once the frame has been read (Queue
+// releases its slot semaphore there, as CPython does).
+func (pq *pipeQueue) getFrame(ctx context.Context, nowait bool, after func()) ([]byte, error) {
+	if err := pq.acquireRead(ctx, nowait); err != nil {
+		return nil, err
+	}
+	w := &waiter{ctx: ctx, closing: pq.closing, stall: pq.stall, nowait: nowait}
+	data, sr, err := pq.r.readFrame(w, pq.maxFrame)
+	if err == nil && sr == stopNone && after != nil {
+		after()
+	}
+	if rerr := pq.rlock.Release(); rerr != nil && err == nil && sr == stopNone {
+		err = rerr
+	}
+	switch {
+	case err == io.EOF:
+		return nil, fmt.Errorf("mpqueue: every write end of the pipe is closed: %w (%w)", mpbridge.ErrClosed, io.EOF)
+	case err != nil:
+		return nil, err
+	case sr != stopNone:
+		return nil, stopErr(sr, ctx, mpbridge.ErrEmpty)
+	}
+	return data, nil
+}
+
+// decode unpickles a frame's payload; a failure is a *CorruptError
+// holding the bytes (the item is consumed, as in CPython).
+func decode(data []byte) (any, error) {
+	v, err := pickle.LoadsOptions(data, &pickle.DecodeOptions{AliasBytes: true})
+	if err != nil {
+		return nil, &CorruptError{Reason: "item does not unpickle", Data: data, Err: err}
+	}
+	return v, nil
+}
+
+// encode pickles item into a frame: header, then the pickle.
+func encode(item any) ([]byte, error) {
+	p, err := pickle.Marshal(item)
+	if err != nil {
+		return nil, fmt.Errorf("mpqueue: cannot pickle %T: %w", item, err)
+	}
+	frame := connection.AppendHeader(make([]byte, 0, 12+len(p)), len(p))
+	return append(frame, p...), nil
+}
+
+// empty reports whether nothing is readable on the pipe (Python's
+// `not reader.poll()`).
+func (pq *pipeQueue) empty() (bool, error) {
+	ready, err := pq.r.poll(pollIn, 0)
+	return !ready, err
+}
+
+// Files returns the pipe's read and write ends, e.g. for
+// exec.Cmd.ExtraFiles; they remain owned by the queue.
+func (pq *pipeQueue) files() (r, w *os.File) { return pq.r.f, pq.w.f }
