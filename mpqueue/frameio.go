@@ -200,4 +200,3 @@ type outFrame struct {
 	item  any
 	frame []byte
 }
-
