@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mpbridge/mpbridge/pickle"
 )
 
 func TestParseAddress(t *testing.T) {
@@ -66,4 +68,34 @@ func TestAddressHostPort(t *testing.T) {
 	require.True(t, u.IsAbstract())
 	_, _, err = u.HostPort()
 	require.Error(t, err)
+}
+
+func TestAddressPythonValues(t *testing.T) {
+	for _, s := range []string{"127.0.0.1:5000", "[::1]:80", "/tmp/s", "@abs"} {
+		a, err := ParseAddress(s)
+		require.NoError(t, err)
+		back, err := AddressFromPython(a.Python())
+		require.NoError(t, err)
+		require.Equal(t, a, back)
+		// Through a pickle, as a manager token carries it.
+		b, err := pickle.Marshal(a.Python())
+		require.NoError(t, err)
+		v, err := pickle.Loads(b)
+		require.NoError(t, err)
+		back, err = AddressFromPython(v)
+		require.NoError(t, err)
+		require.Equal(t, a, back)
+	}
+	require.Equal(t, pickle.Tuple{"127.0.0.1", int64(5000)}, Address{"tcp", "127.0.0.1:5000"}.Python())
+	require.Equal(t, "\x00abs", Address{"unix", "@abs"}.Python())
+	a, err := AddressFromPython([]byte("\x00abs"))
+	require.NoError(t, err)
+	require.Equal(t, Address{"unix", "@abs"}, a)
+	a, err = AddressFromPython(pickle.Tuple{"::1", 80, 0, 0})
+	require.NoError(t, err)
+	require.Equal(t, Address{"tcp", "[::1]:80"}, a)
+	for _, bad := range []any{nil, 5, pickle.Tuple{"h"}, pickle.Tuple{1, 2}, []byte("/p"), ""} {
+		_, err := AddressFromPython(bad)
+		require.Error(t, err, "%#v", bad)
+	}
 }
