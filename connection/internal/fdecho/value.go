@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/mpbridge/mpbridge/connection"
 )
 
-// echoValue receives one pickled value and sends it back.
+// echoValue receives one pickled value and sends it back, decoded into
+// pickle's value model and encoded again.
 func echoValue(ctx context.Context, r, w *connection.Conn) error {
-	return errors.New("pickled values not supported yet")
+	v, err := r.Recv(ctx)
+	if err != nil {
+		return err
+	}
+	return w.Send(ctx, v)
 }
