@@ -24,6 +24,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -169,6 +170,11 @@ def run_case(name, out):
     info["parent_flags"] = CASES[name]
     info["parent_sys_executable"] = sys.executable
     info["version"] = "%d.%d.%d" % sys.version_info[:3]
+    if name == "tracker":
+        # The tracker is started without waiting for it: wait for its record.
+        deadline = time.time() + 10
+        while not os.path.exists(out + ".tracker.json") and time.time() < deadline:
+            time.sleep(0.01)
     try:
         with open(out + ".tracker.json") as f:
             info["tracker_invocation"] = json.load(f)

@@ -61,9 +61,38 @@ def sleep(seconds):
     time.sleep(seconds)
 
 
-def leak_semaphore(q):
-    """Create a spawn-context Lock, report its name, and die without cleanup."""
+def leak_semaphore(path):
+    """Create a spawn-context Lock, write its name to path, and die without cleanup."""
     import multiprocessing
     lock = multiprocessing.get_context("spawn").Lock()
-    q.put(lock._semlock.name)
+    with open(path, "w") as f:
+        f.write(lock._semlock.name)
     os._exit(3)
+
+
+def record(path, *args, **kwargs):
+    """Write the repr of every argument and facts about this child to path (JSON)."""
+    import json
+    import multiprocessing
+    me = multiprocessing.current_process()
+    parent = multiprocessing.parent_process()
+    with open(path, "w") as f:
+        json.dump({"args": [repr(a) for a in args],
+                   "kwargs": {k: repr(v) for k, v in sorted(kwargs.items())},
+                   "name": me.name,
+                   "authkey": me.authkey.hex(),
+                   "daemon": me.daemon,
+                   "parent_pid": parent.pid if parent else None,
+                   "parent_alive": parent.is_alive() if parent else None,
+                   "language": "python",
+                   "version": "%d.%d" % sys.version_info[:2]}, f)
+
+
+def python_only(path):
+    """A target the Go test worker does not register: it is handed to Python."""
+    record(path, "python_only")
+
+
+def panic_now():
+    """Go's version panics; Python's raises."""
+    raise RuntimeError("panic_now")

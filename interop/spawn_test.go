@@ -1,0 +1,272 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mpbridge/mpbridge/internal/pytest"
+	"github.com/mpbridge/mpbridge/spawn"
+)
+
+// spawnWorker builds spawn/internal/testworker once per test run and
+// returns its path. It is built at a fixed place in the temporary
+// directory (replaced atomically), so runs do not accumulate binaries.
+var spawnWorker = sync.OnceValues(func() (string, error) {
+	dir := filepath.Join(os.TempDir(), "mpbridge-spawn-test")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, "testworker-*")
+	if err != nil {
+		return "", err
+	}
+	tmp.Close()
+	cmd := exec.Command("go", "build", "-o", tmp.Name(), "./spawn/internal/testworker")
+	cmd.Dir = pytest.RepoRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("building the spawn test worker: %v\n%s", err, out)
+	}
+	final := filepath.Join(dir, "testworker")
+	return final, os.Rename(tmp.Name(), final)
+})
+
+func spawnWorkerPath(t *testing.T) string {
+	t.Helper()
+	p, err := spawnWorker()
+	require.NoError(t, err)
+	return p
+}
+
+// spawnHelper starts one long-lived Python parent per version with the Go
+// test worker as its spawn executable.
+func spawnHelper(t *testing.T, py pytest.Python) *pytest.Helper {
+	t.Helper()
+	h := pytest.NewHelper(t, py)
+	spawnExec(t, h, fmt.Sprintf("import spawn_parent as sp, spawn_tasks, sys, os, json; sp.use(%q)", spawnWorkerPath(t)))
+	return h
+}
+
+func spawnExec(t *testing.T, h *pytest.Helper, code string) json.RawMessage {
+	t.Helper()
+	out, err := h.Exec(code)
+	require.NoError(t, err)
+	return out
+}
+
+type spawnRun struct {
+	Exitcode int    `json:"exitcode"`
+	Stderr   string `json:"stderr"`
+}
+
+func spawnRunIn(t *testing.T, h *pytest.Helper, call string) spawnRun {
+	t.Helper()
+	var r spawnRun
+	require.NoError(t, json.Unmarshal(spawnExec(t, h, "result = "+call), &r))
+	return r
+}
+
+// record is what spawn_tasks.record writes (from Go or Python).
+type record struct {
+	Args        []string          `json:"args"`
+	Kwargs      map[string]string `json:"kwargs"`
+	Name        string            `json:"name"`
+	Authkey     string            `json:"authkey"`
+	Daemon      bool              `json:"daemon"`
+	ParentPID   int               `json:"parent_pid"`
+	ParentAlive bool              `json:"parent_alive"`
+	Language    string            `json:"language"`
+	Version     string            `json:"version"`
+}
+
+func readRecord(t *testing.T, path string) record {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var r record
+	require.NoError(t, json.Unmarshal(b, &r), string(b))
+	return r
+}
+
+// TestSpawnPythonParentGoChild runs every plain-argument case of a Python
+// parent starting Go children, against every installed Python.
+func TestSpawnPythonParentGoChild(t *testing.T) {
+	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
+		h := spawnHelper(t, py)
+		dir := t.TempDir()
+
+		t.Run("arguments", func(t *testing.T) {
+			args := `(1, "two", 3.5, None, True, b"by", [1, 2], {"a": 1}, (1, 2), 2**70, -5, "é\u20ac", frozenset(), 1+2j)`
+			goPath, pyPath := filepath.Join(dir, "go.json"), filepath.Join(dir, "py.json")
+			r := spawnRunIn(t, h, fmt.Sprintf(`sp.run(spawn_tasks.record, (%q,) + %s, {"k": "v", "n": [None]}, name="worker-A", daemon=True)`, goPath, args))
+			require.Equal(t, 0, r.Exitcode, r.Stderr)
+			spawnExec(t, h, "sp.use(sys.executable)")
+			r = spawnRunIn(t, h, fmt.Sprintf(`sp.run(spawn_tasks.record, (%q,) + %s, {"k": "v", "n": [None]}, name="worker-A", daemon=True)`, pyPath, args))
+			spawnExec(t, h, fmt.Sprintf("sp.use(%q)", spawnWorkerPath(t)))
+			require.Equal(t, 0, r.Exitcode, r.Stderr)
+			g, p := readRecord(t, goPath), readRecord(t, pyPath)
+			require.Equal(t, "go", g.Language)
+			require.Equal(t, "python", p.Language)
+			require.Equal(t, p.Args, g.Args)
+			require.Equal(t, p.Kwargs, g.Kwargs)
+			require.Equal(t, "worker-A", g.Name)
+			require.Equal(t, p.Authkey, g.Authkey)
+			require.True(t, g.Daemon)
+			require.Equal(t, p.ParentPID, g.ParentPID)
+			require.True(t, g.ParentAlive)
+		})
+
+		t.Run("exit codes", func(t *testing.T) {
+			for _, tc := range []struct {
+				call string
+				code int
+				errs []string
+			}{
+				{"sp.run(spawn_tasks.noop)", 0, nil},
+				{"sp.run(spawn_tasks.exit_with, (0,))", 0, nil},
+				{"sp.run(spawn_tasks.exit_with, (3,))", 3, nil},
+				{"sp.run(spawn_tasks.exit_with, (255,))", 255, nil},
+				{`sp.run(spawn_tasks.fail, ("boom",), name="failing")`, 1, []string{"Process failing:", "Traceback (most recent call last):", "spawn_tasks.fail", "boom"}},
+				{"sp.run(spawn_tasks.panic_now)", 1, []string{"Process SpawnProcess-", "GoPanic: panic_now", "goroutine"}},
+				{"sp.run(spawn_tasks.record, (ctx_value,))", 1, []string{"multiprocessing.sharedctypes", "args[0]"}},
+			} {
+				if strings.Contains(tc.call, "ctx_value") {
+					spawnExec(t, h, "ctx_value = sp.ctx.Value('i', 5)")
+				}
+				r := spawnRunIn(t, h, tc.call)
+				require.Equal(t, tc.code, r.Exitcode, "%s\n%s", tc.call, r.Stderr)
+				for _, e := range tc.errs {
+					require.Contains(t, r.Stderr, e, tc.call)
+				}
+				if tc.errs == nil {
+					require.Empty(t, r.Stderr, tc.call)
+				}
+			}
+		})
+
+		t.Run("terminate and kill", func(t *testing.T) {
+			spawnExec(t, h, "p = sp.start(spawn_tasks.sleep, (30,)); time_started = __import__('time').time()")
+			// Give the child time to be running its target.
+			spawnExec(t, h, "import time; time.sleep(0.3); p.terminate()")
+			r := spawnRunIn(t, h, "dict(zip(('exitcode', 'stderr'), sp.finish(p)))")
+			require.Equal(t, -15, r.Exitcode, r.Stderr)
+			spawnExec(t, h, "p = sp.start(spawn_tasks.sleep, (30,)); time.sleep(0.3); p.kill()")
+			r = spawnRunIn(t, h, "dict(zip(('exitcode', 'stderr'), sp.finish(p)))")
+			require.Equal(t, -9, r.Exitcode, r.Stderr)
+		})
+
+		t.Run("unregistered target runs in Python", func(t *testing.T) {
+			path := filepath.Join(dir, "handover.json")
+			r := spawnRunIn(t, h, fmt.Sprintf("sp.run(spawn_tasks.python_only, (%q,))", path))
+			require.Equal(t, 0, r.Exitcode, r.Stderr)
+			rec := readRecord(t, path)
+			require.Equal(t, "python", rec.Language)
+			require.Equal(t, fmt.Sprintf("3.%d", py.Minor), rec.Version)
+			require.True(t, rec.ParentAlive, "the parent sentinel survives the hand-over")
+			require.Equal(t, []string{"'python_only'"}, rec.Args)
+		})
+
+		t.Run("several at once", func(t *testing.T) {
+			const n = 4
+			var calls []string
+			for i := range n {
+				calls = append(calls, fmt.Sprintf("sp.start(spawn_tasks.record, (%q, %d))", filepath.Join(dir, fmt.Sprintf("many%d.json", i)), i))
+			}
+			var codes []int
+			out := spawnExec(t, h, "ps = ["+strings.Join(calls, ", ")+"]; result = [sp.finish(p)[0] for p in ps]")
+			require.NoError(t, json.Unmarshal(out, &codes))
+			require.Equal(t, []int{0, 0, 0, 0}, codes)
+			for i := range n {
+				rec := readRecord(t, filepath.Join(dir, fmt.Sprintf("many%d.json", i)))
+				require.Equal(t, []string{fmt.Sprint(i)}, rec.Args)
+				require.Equal(t, "go", rec.Language)
+			}
+		})
+	})
+}
+
+// TestSpawnGoParentPythonChild starts stock Python interpreters from Go
+// with spawn.Start.
+func TestSpawnGoParentPythonChild(t *testing.T) {
+	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
+		dir := t.TempDir()
+		env := append(os.Environ(), "PYTHONPATH="+filepath.Join(pytest.RepoRoot(), "scripts"), "PYTHONDONTWRITEBYTECODE=1")
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		start := func(t *testing.T, p spawn.Process) (*spawn.Child, *bytes.Buffer) {
+			t.Helper()
+			var stderr bytes.Buffer
+			p.Python, p.Env, p.Stderr = py.Exe, env, &stderr
+			c, err := spawn.Start(ctx, p)
+			require.NoError(t, err)
+			t.Cleanup(func() { c.Kill(); c.Wait(context.Background()) })
+			return c, &stderr
+		}
+		wait := func(t *testing.T, c *spawn.Child) int {
+			t.Helper()
+			require.NoError(t, c.Wait(ctx))
+			code, ok := c.ExitCode()
+			require.True(t, ok)
+			return code
+		}
+
+		t.Run("arguments", func(t *testing.T) {
+			path := filepath.Join(dir, "rec.json")
+			c, stderr := start(t, spawn.Process{
+				Target: "spawn_tasks.record",
+				Args:   []any{path, int64(1), "two", 3.5, nil, true, []byte("by"), []any{int64(1), int64(2)}, map[string]any{"a": int64(1)}},
+				Kwargs: map[string]any{"k": "v"},
+				Name:   "go-child", Daemon: true, Authkey: []byte("0123456789abcdef0123456789abcdef"),
+			})
+			require.Equal(t, 0, wait(t, c), stderr.String())
+			rec := readRecord(t, path)
+			require.Equal(t, []string{"1", "'two'", "3.5", "None", "True", "b'by'", "[1, 2]", "{'a': 1}"}, rec.Args)
+			require.Equal(t, map[string]string{"k": "'v'"}, rec.Kwargs)
+			require.Equal(t, "go-child", rec.Name)
+			require.Equal(t, "30313233343536373839616263646566"+"30313233343536373839616263646566", rec.Authkey)
+			require.True(t, rec.Daemon)
+			require.Equal(t, os.Getpid(), rec.ParentPID)
+			require.True(t, rec.ParentAlive)
+			require.Equal(t, "python", rec.Language)
+		})
+
+		t.Run("exit codes", func(t *testing.T) {
+			c, stderr := start(t, spawn.Process{Target: "spawn_tasks.exit_with", Args: []any{int64(4)}})
+			require.Equal(t, 4, wait(t, c), stderr.String())
+			c, stderr = start(t, spawn.Process{Target: "spawn_tasks.fail", Args: []any{"kaput"}, Name: "failing"})
+			require.Equal(t, 1, wait(t, c))
+			require.Contains(t, stderr.String(), "Process failing:")
+			require.Contains(t, stderr.String(), "ValueError: kaput")
+			c, _ = start(t, spawn.Process{Target: "spawn_tasks.sleep", Args: []any{int64(30)}})
+			time.Sleep(300 * time.Millisecond)
+			require.NoError(t, c.Terminate())
+			require.Equal(t, -15, wait(t, c))
+			c, _ = start(t, spawn.Process{Target: "spawn_tasks.sleep", Args: []any{int64(30)}})
+			require.NoError(t, c.Kill())
+			require.Equal(t, -9, wait(t, c))
+		})
+
+		t.Run("leaked semaphore is unlinked", func(t *testing.T) {
+			path := filepath.Join(dir, "leak")
+			c, stderr := start(t, spawn.Process{Target: "spawn_tasks.leak_semaphore", Args: []any{path}})
+			require.Equal(t, 3, wait(t, c), stderr.String())
+			name, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.True(t, strings.HasPrefix(string(name), "/mp-"), string(name))
+			_, err = os.Stat("/dev/shm/sem." + strings.TrimPrefix(string(name), "/"))
+			require.True(t, os.IsNotExist(err), "leaked %s still in /dev/shm", name)
+			require.Contains(t, stderr.String(), "leaked semaphore")
+		})
+	})
+}

@@ -1,0 +1,79 @@
+package spawn
+
+import (
+	"fmt"
+
+	"github.com/mpbridge/mpbridge/connection"
+	"github.com/mpbridge/mpbridge/pickle"
+)
+
+// passFunc turns a Go multiprocessing object into the value model CPython
+// pickles it as while spawning, with _DupFd objects naming this process's
+// descriptors; forChild then renumbers them for the child.
+type passFunc func(v any) (any, bool, error)
+
+// passers are tried in order on every argument node.
+var passers = []passFunc{passConn}
+
+// forChild converts one argument for a child: multiprocessing objects
+// become their spawn-time pickled form and their descriptors are added to
+// fds, which numbers them as the child will see them.
+func forChild(v any, fds *childFds) (any, error) {
+	var w walker
+	w.hook = func(v any, path string) (any, bool, error) {
+		for _, p := range passers {
+			out, ok, err := p(v)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok {
+				// Renumber the descriptors of the pickled form.
+				inner := walker{hook: func(v any, _ string) (any, bool, error) { return renumber(v, fds) }}
+				out, err = inner.walk(out, path)
+				return out, true, err
+			}
+		}
+		return renumber(v, fds)
+	}
+	return w.walk(v, "arg")
+}
+
+// renumber replaces a _DupFd naming a descriptor of this process by one
+// naming the child's copy.
+func renumber(v any, fds *childFds) (any, bool, error) {
+	if _, g, ok := global(v); !ok || g != dupFdClass {
+		return nil, false, nil
+	}
+	fd, err := dupFdNumber(v)
+	if err != nil {
+		return nil, false, err
+	}
+	n, err := fds.dup(fd)
+	if err != nil {
+		return nil, false, err
+	}
+	return newDupFd(n), true, nil
+}
+
+// connectionObject is the spawn-time pickle of a Connection over fd:
+// rebuild_connection(_DupFd(fd), readable, writable).
+func connectionObject(fd int, readable, writable bool) *pickle.Object {
+	return &pickle.Object{
+		Callable: pickle.Global{Module: "multiprocessing.connection", Name: "rebuild_connection"},
+		Kind:     pickle.Reduce,
+		Args:     pickle.Tuple{newDupFd(fd), readable, writable},
+	}
+}
+
+// passConn passes a descriptor-based *connection.Conn (a Pipe end).
+func passConn(v any) (any, bool, error) {
+	c, ok := v.(*connection.Conn)
+	if !ok {
+		return nil, false, nil
+	}
+	fd := c.Fd()
+	if fd < 0 {
+		return nil, false, fmt.Errorf("connection has no descriptor to pass")
+	}
+	return connectionObject(fd, c.Readable(), c.Writable()), true, nil
+}
