@@ -1,10 +1,15 @@
 package pickle
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mpbridge/mpbridge/internal/pytest"
 )
 
 func mustLoad(t testing.TB, key string) *time.Location {
@@ -282,4 +287,207 @@ func TestPyTZName(t *testing.T) {
 	require.Equal(t, "UTC+05:30", pyTZName(19800))
 	require.Equal(t, "UTC-00:00:30", pyTZName(-30))
 	require.Equal(t, "UTC-23:59:59", pyTZName(-86399))
+}
+
+// pyCase is one conversion checked against real Python in both
+// directions: (a) CPython pickles the expression at protocols 0–5 and Go
+// decodes each pickle into the Go value's type, which must give the Go
+// value (and, unless inexact, Go's own pickle of the Go value must be
+// CPython's bytes); (b) Go pickles the Go value at protocols 0–5 and
+// CPython loads it, which must give an object of the same type, repr and
+// value as CPython's own pickle round trip of the expression.
+type pyCase struct {
+	name     string
+	py       string // the Python value, an expression
+	gov      any    // the Go value
+	minMinor int    // needs Python 3.minMinor or later (zoneinfo: 9)
+	oneWay   bool   // Python → Go only: the Go value encodes as something else
+	inexact  bool   // Go's bytes may differ from CPython's
+	foldOnly bool   // the value has fold=1, which pickles below protocol 4 drop
+}
+
+// pySetup runs once in each Python helper.
+const pySetup = `
+import pickle, datetime, decimal, uuid, sys, types, enum, collections
+try:
+    import zoneinfo
+except ImportError:
+    zoneinfo = None
+from datetime import datetime as dt, date, time as tod, timedelta as td, timezone as tz
+Paris = zoneinfo.ZoneInfo('Europe/Paris') if zoneinfo else None
+
+def py_pickles(exp):
+    return [b64(pickle.dumps(exp, p)).decode() for p in range(6)]
+
+def py_check(exp, datas):
+    # For each protocol: does Go's pickle load as CPython's own pickle of exp does?
+    out = []
+    for p, d in enumerate(datas):
+        try:
+            v = pickle.loads(unb64(d))
+        except Exception as e:
+            out.append('%s: %s' % (type(e).__name__, e))
+            continue
+        w = pickle.loads(pickle.dumps(exp, p))
+        if type(v) is not type(w) or repr(v) != repr(w):
+            out.append('got %s %r, want %s %r' % (type(v).__name__, v, type(w).__name__, w))
+        else:
+            out.append('')
+    return out
+`
+
+// checkPyCases runs cases against the helper h.
+func checkPyCases(t *testing.T, h *pytest.Helper, cases []pyCase) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if h.Py.Minor < c.minMinor {
+				t.Skipf("needs Python 3.%d", c.minMinor)
+			}
+			typ := reflect.TypeOf(c.gov)
+			var pickles []string
+			require.NoError(t, json.Unmarshal(h.MustExec(t, "result = py_pickles("+c.py+")"), &pickles))
+			goPickles := make([]string, len(pickles))
+			for p, b64 := range pickles {
+				data, err := base64.StdEncoding.DecodeString(b64)
+				require.NoError(t, err)
+				got := reflect.New(typ)
+				require.NoError(t, Unmarshal(data, got.Interface()), "protocol %d", p)
+				if !c.foldOnly || p >= 4 {
+					requireSameGo(t, c.gov, got.Elem().Interface(), "protocol %d", p)
+				}
+				enc, err := Dumps(c.gov, p)
+				require.NoError(t, err, "protocol %d", p)
+				if !c.inexact && !c.oneWay {
+					require.Equal(t, data, enc, "protocol %d: Go's pickle differs from CPython's", p)
+				}
+				goPickles[p] = base64.StdEncoding.EncodeToString(enc)
+			}
+			if c.oneWay {
+				return
+			}
+			lit, err := json.Marshal(goPickles)
+			require.NoError(t, err)
+			var problems []string
+			require.NoError(t, json.Unmarshal(h.MustExec(t, "result = py_check("+c.py+", "+string(lit)+")"), &problems))
+			for p, msg := range problems {
+				require.Empty(t, msg, "protocol %d: Python loaded Go's pickle differently", p)
+			}
+		})
+	}
+}
+
+// requireSameGo compares Go values, times by instant, offset, zone name
+// and naivety.
+func requireSameGo(t *testing.T, want, got any, msgAndArgs ...any) {
+	t.Helper()
+	switch w := want.(type) {
+	case time.Time:
+		g := got.(time.Time)
+		require.True(t, w.Equal(g), "%v != %v %v", w, g, msgAndArgs)
+		wn, wo := w.Zone()
+		gn, goff := g.Zone()
+		require.Equal(t, wo, goff, msgAndArgs...)
+		require.Equal(t, wn, gn, msgAndArgs...)
+		require.Equal(t, w.Location().String(), g.Location().String(), msgAndArgs...)
+		require.Equal(t, IsNaive(w), IsNaive(g), msgAndArgs...)
+	case TimeOfDay:
+		g := got.(TimeOfDay)
+		wz, gz := w.Zone, g.Zone
+		w.Zone, g.Zone = nil, nil
+		require.Equal(t, w, g, msgAndArgs...)
+		require.Equal(t, wz == nil, gz == nil, msgAndArgs...)
+		if wz != nil {
+			require.Equal(t, wz.String(), gz.String(), msgAndArgs...)
+		}
+	default:
+		require.Equal(t, want, got, msgAndArgs...)
+	}
+}
+
+// pyTypeCases are the datetime, decimal, uuid and complex conversions.
+func pyTypeCases(t *testing.T) []pyCase {
+	paris := mustLoad(t, "Europe/Paris")
+	ny := mustLoad(t, "America/New_York")
+	u := UUID{0x12, 0x34, 0x56, 0x78, 0x12, 0x34, 0x56, 0x78, 0x12, 0x34, 0x56, 0x78, 0x12, 0x34, 0x56, 0x78}
+	return []pyCase{
+		{name: "naive", py: "dt(2024,1,2,3,4,5,678901)", gov: time.Date(2024, 1, 2, 3, 4, 5, 678901000, Naive)},
+		{name: "naive min", py: "dt.min", gov: time.Date(1, 1, 1, 0, 0, 0, 0, Naive)},
+		{name: "naive max", py: "dt.max", gov: time.Date(9999, 12, 31, 23, 59, 59, 999999000, Naive)},
+		{name: "utc", py: "dt(2024,1,2,3,4,5,tzinfo=tz.utc)", gov: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)},
+		{name: "fixed offset", py: "dt(2024,1,2,3,4,5,tzinfo=tz(td(hours=5,minutes=30)))", gov: time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("UTC+05:30", 19800))},
+		{name: "negative offset with seconds", py: "dt(1999,12,31,23,59,59,tzinfo=tz(-td(hours=3,seconds=30)))", gov: time.Date(1999, 12, 31, 23, 59, 59, 0, time.FixedZone("UTC-03:00:30", -10830))},
+		{name: "named fixed offset", py: "dt(2024,1,2,3,4,5,tzinfo=tz(td(hours=5,minutes=30),'IST'))", gov: time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("IST", 19800))},
+		{name: "zoneinfo", minMinor: 9, py: "dt(2024,7,1,12,0,tzinfo=Paris)", gov: time.Date(2024, 7, 1, 12, 0, 0, 0, paris)},
+		{name: "zoneinfo new york", minMinor: 9, py: "dt(2024,1,1,9,30,0,1,tzinfo=zoneinfo.ZoneInfo('America/New_York'))", gov: time.Date(2024, 1, 1, 9, 30, 0, 1000, ny)},
+		{name: "zoneinfo fold 0", minMinor: 9, py: "dt(2024,10,27,2,30,tzinfo=Paris)", gov: time.Date(2024, 10, 27, 0, 30, 0, 0, time.UTC).In(paris)},
+		{name: "zoneinfo fold 1", minMinor: 9, foldOnly: true, py: "dt(2024,10,27,2,30,tzinfo=Paris,fold=1)", gov: time.Date(2024, 10, 27, 1, 30, 0, 0, time.UTC).In(paris)},
+		{name: "zoneinfo gap", minMinor: 9, oneWay: true, py: "dt(2024,3,31,2,30,tzinfo=Paris)", gov: time.Date(2024, 3, 31, 1, 30, 0, 0, time.UTC).In(paris)},
+		{name: "date", py: "date(2024,2,29)", gov: Date{2024, 2, 29}},
+		{name: "date min", py: "date.min", gov: Date{1, 1, 1}},
+		{name: "date max", py: "date.max", gov: Date{9999, 12, 31}},
+		{name: "date as time.Time", oneWay: true, py: "date(2024,2,29)", gov: time.Date(2024, 2, 29, 0, 0, 0, 0, Naive)},
+		{name: "datetime as Date", oneWay: true, py: "dt(2024,2,29,23,59)", gov: Date{2024, 2, 29}},
+		{name: "time", py: "tod(3,4,5,6)", gov: TimeOfDay{Hour: 3, Minute: 4, Second: 5, Microsecond: 6}},
+		{name: "time utc", py: "tod(23,59,59,999999,tzinfo=tz.utc)", gov: TimeOfDay{Hour: 23, Minute: 59, Second: 59, Microsecond: 999999, Zone: time.UTC}},
+		{name: "time offset", py: "tod(1,tzinfo=tz(-td(hours=2,minutes=30)))", gov: TimeOfDay{Hour: 1, Zone: time.FixedZone("UTC-02:30", -9000)}},
+		{name: "time fold", foldOnly: true, py: "tod(2,30,fold=1)", gov: TimeOfDay{Hour: 2, Minute: 30, Fold: true}},
+		{name: "time zoneinfo", minMinor: 9, py: "tod(8,tzinfo=Paris)", gov: TimeOfDay{Hour: 8, Zone: paris}},
+		{name: "timedelta zero", py: "td()", gov: time.Duration(0)},
+		{name: "timedelta", py: "td(days=-1,seconds=5,microseconds=7)", gov: -24*time.Hour + 5*time.Second + 7*time.Microsecond},
+		{name: "timedelta micro", py: "td(microseconds=-1)", gov: -time.Microsecond},
+		{name: "timedelta long", py: "td(days=106751,seconds=85636,microseconds=854775)", gov: time.Duration(1<<63 - 1).Truncate(time.Microsecond)},
+		{name: "decimal", py: "decimal.Decimal('1.50')", gov: Decimal("1.50")},
+		{name: "decimal exp", py: "decimal.Decimal('-1.5E+300')", gov: Decimal("-1.5E+300")},
+		{name: "decimal nan", py: "decimal.Decimal('-sNaN12')", gov: Decimal("-sNaN12")},
+		{name: "decimal inf", py: "decimal.Decimal('-Infinity')", gov: Decimal("-Infinity")},
+		{name: "decimal long", py: "decimal.Decimal('123456789012345678901234567890.000000000000001')", gov: Decimal("123456789012345678901234567890.000000000000001")},
+		{name: "uuid", py: "uuid.UUID('12345678-1234-5678-1234-567812345678')", gov: u},
+		{name: "uuid small", py: "uuid.UUID(int=1)", gov: UUID{15: 1}},
+		{name: "uuid max", py: "uuid.UUID(int=2**128-1)", gov: UUID{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+		{name: "uuid is_safe", inexact: true, py: "uuid.UUID('12345678-1234-5678-1234-567812345678', is_safe=uuid.SafeUUID.safe)", gov: u},
+		{name: "complex", py: "complex(1.5,-2)", gov: complex(1.5, -2)},
+		{name: "complex64", py: "complex(0.5,0)", gov: complex64(0.5)},
+	}
+}
+
+func TestPythonMapping(t *testing.T) {
+	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
+		h := pytest.NewHelper(t, py)
+		h.MustExec(t, pySetup)
+		t.Run("types", func(t *testing.T) { checkPyCases(t, h, pyTypeCases(t)) })
+		t.Run("zoneinfo needs 3.9", func(t *testing.T) { checkZoneInfoOn38(t, h) })
+	})
+}
+
+// checkZoneInfoOn38 shows what a Python 3.8 peer does with a time in a
+// named zone: it cannot load zoneinfo; ZoneFixed or FixedOffset make a
+// pickle it loads.
+func checkZoneInfoOn38(t *testing.T, h *pytest.Helper) {
+	paris := mustLoad(t, "Europe/Paris")
+	tm := time.Date(2024, 7, 1, 12, 0, 0, 0, paris)
+	named, err := Marshal(tm)
+	require.NoError(t, err)
+	r := NewRegistry()
+	r.SetZonePolicy(ZoneFixed)
+	fixed, err := r.Marshal(tm)
+	require.NoError(t, err)
+	fixed2, err := Marshal(FixedOffset(tm))
+	require.NoError(t, err)
+	require.Equal(t, fixed, fixed2)
+	var reps []string
+	lit, _ := json.Marshal([]string{base64.StdEncoding.EncodeToString(named), base64.StdEncoding.EncodeToString(fixed)})
+	require.NoError(t, json.Unmarshal(h.MustExec(t, `
+out = []
+for d in `+string(lit)+`:
+    try:
+        out.append(repr(pickle.loads(unb64(d))))
+    except Exception as e:
+        out.append('%s: %s' % (type(e).__name__, e))
+result = out`), &reps))
+	if h.Py.Minor < 9 {
+		require.Equal(t, "ModuleNotFoundError: No module named 'zoneinfo'", reps[0])
+	} else {
+		require.Equal(t, "datetime.datetime(2024, 7, 1, 12, 0, tzinfo=zoneinfo.ZoneInfo(key='Europe/Paris'))", reps[0])
+	}
+	require.Equal(t, "datetime.datetime(2024, 7, 1, 12, 0, tzinfo=datetime.timezone(datetime.timedelta(seconds=7200)))", reps[1])
 }
