@@ -546,3 +546,27 @@ func TestConnErrorsNameTheCause(t *testing.T) {
 	require.ErrorIs(t, err, io.EOF)
 	require.True(t, errors.Is(fmt.Errorf("wrapped: %w", errTimeout), mpbridge.ErrTimeout))
 }
+
+// TestFromFileRegularFile: a Conn over a regular file (no RWF_NOWAIT, no
+// waiting) reads the frames written to it.
+func TestFromFileRegularFile(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/frames"
+	var buf bytes.Buffer
+	for _, n := range []int{0, 3, 20000} {
+		require.NoError(t, WriteFrame(&buf, payload(n, 9)))
+	}
+	require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o600))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	c, err := FromFile(f, true, false, nil)
+	require.NoError(t, err)
+	defer c.Close()
+	for _, n := range []int{0, 3, 20000} {
+		got, err := c.RecvBytes(ctx, 0)
+		require.NoError(t, err)
+		require.Equal(t, payload(n, 9), got)
+	}
+	_, err = c.RecvBytes(ctx, 0)
+	require.ErrorIs(t, err, io.EOF)
+}

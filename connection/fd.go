@@ -48,7 +48,15 @@ func newFdTransport(f *os.File) (*fdTransport, error) {
 		return nil, err
 	}
 	t := &fdTransport{f: f, fdnum: fdnum}
-	t.nowait.Store(1)
+	// RWF_NOWAIT is for pipes and sockets: on a regular file it may fail
+	// with EAGAIN until the data is cached, which poll cannot wait for.
+	var st unix.Stat_t
+	if err := unix.Fstat(fdnum, &st); err != nil {
+		return nil, os.NewSyscallError("fstat", err)
+	}
+	if m := st.Mode & unix.S_IFMT; m == unix.S_IFIFO || m == unix.S_IFSOCK {
+		t.nowait.Store(1)
+	}
 	return t, nil
 }
 
