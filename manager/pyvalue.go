@@ -128,4 +128,3 @@ func PyTypeName(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
-

@@ -162,10 +162,12 @@ func secs(d time.Duration) float64 { return d.Seconds() }
 // With a context deadline it fails with an error wrapping mpbridge.ErrEmpty
 // once the deadline passes; without one it waits until ctx is cancelled.
 func (q *QueueProxy) Get(ctx context.Context) (any, error) {
-	if item, ok := q.popStash(); ok {
-		return item, nil
-	}
 	for {
+		// An item that reached an abandoned Get comes first (checked on
+		// every slice, as it may arrive while this Get waits).
+		if item, ok := q.popStash(); ok {
+			return item, nil
+		}
 		s, expired := q.sliceFor(ctx)
 		if expired {
 			return nil, q.errf("get", deadlineErr(ExcEmpty(), ctx))

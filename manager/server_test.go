@@ -354,8 +354,8 @@ func TestServerHostileInput(t *testing.T) {
 
 	garbage := [][]byte{
 		[]byte("\x80\x04garbage."),
-		[]byte("\x80\x04K\x01."),                            // not a tuple
-		[]byte("\x80\x04(K\x01K\x02t."),                     // wrong length
+		[]byte("\x80\x04K\x01."),        // not a tuple
+		[]byte("\x80\x04(K\x01K\x02t."), // wrong length
 		[]byte("\x80\x04(X\x03\x00\x00\x00abcX\x03\x00\x00\x00getK\x01K\x02t."), // args, kwds not a tuple/dict
 		[]byte("\x80\x04" + strings.Repeat("(", 100000) + "."),
 		[]byte("\x80\x04" + strings.Repeat("]", 100000) + "."),
@@ -391,10 +391,10 @@ func rawDial(t *testing.T, addr string) (net.Conn, *connection.Conn) {
 
 func TestServerHugeFrame(t *testing.T) {
 	for _, hdr := range [][]byte{
-		{0x7f, 0xff, 0xff, 0xff},                                // 2 GiB - 1
-		{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x80, 0, 0, 0},     // 2 GiB, 64-bit form
+		{0x7f, 0xff, 0xff, 0xff},                                                 // 2 GiB - 1
+		{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x80, 0, 0, 0},                      // 2 GiB, 64-bit form
 		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, // absurd
-		{0x80, 0, 0, 0},                                         // negative
+		{0x80, 0, 0, 0}, // negative
 	} {
 		ts, _ := newQueueServer(t, 0, nil)
 		ctx := context.Background()
