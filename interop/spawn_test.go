@@ -54,7 +54,7 @@ func spawnWorkerPath(t *testing.T) string {
 func spawnHelper(t *testing.T, py pytest.Python) *pytest.Helper {
 	t.Helper()
 	h := pytest.NewHelper(t, py)
-	spawnExec(t, h, fmt.Sprintf("import spawn_parent as sp, spawn_tasks, sys, os, json; sp.use(%q)", spawnWorkerPath(t)))
+	spawnExec(t, h, fmt.Sprintf("import spawn_parent as sp, spawn_tasks, sys, os, json, time; sp.use(%q)", spawnWorkerPath(t)))
 	return h
 }
 
@@ -75,6 +75,17 @@ func spawnRunIn(t *testing.T, h *pytest.Helper, call string) spawnRun {
 	var r spawnRun
 	require.NoError(t, json.Unmarshal(spawnExec(t, h, "result = "+call), &r))
 	return r
+}
+
+// spawnShmClean deletes the helper's variables vars (a Python expression
+// list), collects garbage, and checks that /dev/shm holds no semaphore
+// beyond those listed in the helper's variable before.
+func spawnShmClean(t *testing.T, h *pytest.Helper, vars string) {
+	t.Helper()
+	var left []string
+	out := spawnExec(t, h, "del "+vars+"\nimport gc; gc.collect(); time.sleep(0.05)\nresult = sorted(set(sp.shm_names()) - before)")
+	require.NoError(t, json.Unmarshal(out, &left))
+	require.Empty(t, left, "semaphores left in /dev/shm")
 }
 
 // record is what spawn_tasks.record writes (from Go or Python).
@@ -175,6 +186,108 @@ func TestSpawnPythonParentGoChild(t *testing.T) {
 			require.Equal(t, fmt.Sprintf("3.%d", py.Minor), rec.Version)
 			require.True(t, rec.ParentAlive, "the parent sentinel survives the hand-over")
 			require.Equal(t, []string{"'python_only'"}, rec.Args)
+		})
+
+		t.Run("queues both ways", func(t *testing.T) {
+			var got []int
+			out := spawnExec(t, h, `before = set(sp.shm_names())
+inq, outq = sp.ctx.Queue(), sp.ctx.Queue()
+p = sp.start(spawn_tasks.double, (inq, outq))
+for i in range(2000): inq.put(i)
+inq.put(None)
+result = [outq.get(timeout=60) for _ in range(2000)]`)
+			require.NoError(t, json.Unmarshal(out, &got))
+			for i, v := range got {
+				require.Equal(t, 2*i, v)
+			}
+			r := spawnRunIn(t, h, "dict(zip(('exitcode', 'stderr'), sp.finish(p)))")
+			require.Equal(t, 0, r.Exitcode, r.Stderr)
+			spawnShmClean(t, h, "inq, outq, p")
+		})
+
+		t.Run("every type rebuilt", func(t *testing.T) {
+			setup := `before = set(sp.shm_names())
+a, b = sp.ctx.Pipe()
+c, d = sp.ctx.Pipe(duplex=False)
+objs = (sp.ctx.Queue(), sp.ctx.SimpleQueue(), sp.ctx.JoinableQueue(5), sp.ctx.Lock(), sp.ctx.RLock(),
+        sp.ctx.Semaphore(2), sp.ctx.BoundedSemaphore(3), sp.ctx.Event(), sp.ctx.Condition(), sp.ctx.Condition(sp.ctx.Lock()), a, d, 7)
+out = sp.ctx.Queue()
+`
+			spawnExec(t, h, setup)
+			var g, p map[string]any
+			r := spawnRunIn(t, h, "sp.run(spawn_tasks.echo, (out,) + objs, {'kw': objs[3]})")
+			require.Equal(t, 0, r.Exitcode, r.Stderr)
+			require.NoError(t, json.Unmarshal(spawnExec(t, h, "result = out.get(timeout=30); del result['pid']"), &g))
+			spawnExec(t, h, "sp.use(sys.executable)")
+			r = spawnRunIn(t, h, "sp.run(spawn_tasks.echo, (out,) + objs, {'kw': objs[3]})")
+			spawnExec(t, h, fmt.Sprintf("sp.use(%q)", spawnWorkerPath(t)))
+			require.Equal(t, 0, r.Exitcode, r.Stderr)
+			require.NoError(t, json.Unmarshal(spawnExec(t, h, "result = out.get(timeout=30); del result['pid']"), &p))
+			require.Equal(t, p, g)
+			spawnShmClean(t, h, "a, b, c, d, objs, out")
+		})
+
+		t.Run("events and locks", func(t *testing.T) {
+			var res []bool
+			out := spawnExec(t, h, `before = set(sp.shm_names())
+lock, ev, ev2, q = sp.ctx.Lock(), sp.ctx.Event(), sp.ctx.Event(), sp.ctx.Queue()
+lock.acquire()
+p1 = sp.start(spawn_tasks.set_event_under_lock, (lock, ev))
+early = ev.wait(0.3)
+lock.release()
+late = ev.wait(30)
+p2 = sp.start(spawn_tasks.wait_event, (ev2, q))
+time.sleep(0.2)
+ev2.set()
+result = [early, late, q.get(timeout=30), sp.finish(p1)[0] == 0, sp.finish(p2)[0] == 0]`)
+			require.NoError(t, json.Unmarshal(out, &res))
+			require.Equal(t, []bool{false, true, true, true, true}, res)
+			spawnShmClean(t, h, "lock, ev, ev2, q, p1, p2")
+		})
+
+		t.Run("joinable queue", func(t *testing.T) {
+			var res []any
+			out := spawnExec(t, h, `import threading
+before = set(sp.shm_names())
+jq, out = sp.ctx.JoinableQueue(), sp.ctx.Queue()
+p = sp.start(spawn_tasks.join_worker, (jq, out))
+for i in range(50): jq.put(i)
+jq.put(None)
+joiner = threading.Thread(target=jq.join, daemon=True); joiner.start(); joiner.join(60)
+result = [not joiner.is_alive(), [out.get(timeout=30) for _ in range(50)], sp.finish(p)[0]]`)
+			require.NoError(t, json.Unmarshal(out, &res))
+			require.Equal(t, true, res[0], "JoinableQueue.join returned")
+			require.Len(t, res[1], 50)
+			require.EqualValues(t, 0, res[2])
+			spawnShmClean(t, h, "jq, out, p")
+		})
+
+		t.Run("pipe ends", func(t *testing.T) {
+			var res []any
+			out := spawnExec(t, h, `a, b = sp.ctx.Pipe()
+p = sp.start(spawn_tasks.conn_echo, (b,))
+msgs = [1, "two", [3, {"four": 4.0}], b"five" * 10000, None]
+got = []
+for m in msgs:
+    a.send(m); got.append(a.recv())
+result = [got[:3] == msgs[:3] and got[3] == msgs[3] and got[4] is None, sp.finish(p)[0]]
+a.close(); b.close()`)
+			require.NoError(t, json.Unmarshal(out, &res))
+			require.Equal(t, []any{true, float64(0)}, res)
+		})
+
+		t.Run("killed mid put", func(t *testing.T) {
+			var res []any
+			out := spawnExec(t, h, `before = set(sp.shm_names())
+q = sp.ctx.Queue()
+p = sp.start(spawn_tasks.put_forever, (q,))
+got = [q.get(timeout=30) for _ in range(5000)]
+p.kill()
+code = sp.finish(p)[0]
+result = [got == list(range(5000)), code]`)
+			require.NoError(t, json.Unmarshal(out, &res))
+			require.Equal(t, []any{true, float64(-9)}, res)
+			spawnShmClean(t, h, "q, p")
 		})
 
 		t.Run("several at once", func(t *testing.T) {

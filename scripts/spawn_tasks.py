@@ -96,3 +96,33 @@ def python_only(path):
 def panic_now():
     """Go's version panics; Python's raises."""
     raise RuntimeError("panic_now")
+
+
+def wait_event(ev, out):
+    """Wait for ev (30 s at most) and report whether it was set."""
+    out.put(ev.wait(30))
+
+
+def set_event_under_lock(lock, ev):
+    """Take lock (held by the parent until it releases it), then set ev."""
+    with lock:
+        ev.set()
+
+
+def join_worker(jq, out):
+    """Move items from jq to out, marking each done, until None."""
+    while True:
+        item = jq.get()
+        jq.task_done()
+        if item is None:
+            break
+        out.put(item)
+
+
+def conn_echo(conn):
+    """Send back every object received on conn until None."""
+    while True:
+        obj = conn.recv()
+        conn.send(obj)
+        if obj is None:
+            break

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mpbridge/mpbridge/mpqueue/semlock"
 	"github.com/mpbridge/mpbridge/pickle"
 )
 
@@ -159,6 +160,11 @@ func runChild(inv Invocation, opts Options) int {
 		}
 	}
 	closeStdin()
+	if inv.TrackerFd >= 0 {
+		// Semaphores this child creates are registered with the parent's
+		// tracker, as a Python child's are.
+		semlock.SetDefaultTracker(semlock.NewTrackerClient(os.NewFile(uintptr(inv.TrackerFd), "resource-tracker")))
+	}
 	ctx, cancel := context.WithCancelCause(WithInfo(context.Background(), info))
 	defer cancel(nil)
 	go watchParent(inv.PipeHandle, cancel)

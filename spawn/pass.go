@@ -59,7 +59,7 @@ func renumber(v any, fds *childFds) (any, bool, error) {
 // rebuild_connection(_DupFd(fd), readable, writable).
 func connectionObject(fd int, readable, writable bool) *pickle.Object {
 	return &pickle.Object{
-		Callable: pickle.Global{Module: "multiprocessing.connection", Name: "rebuild_connection"},
+		Callable: connectionRebuilder,
 		Kind:     pickle.Reduce,
 		Args:     pickle.Tuple{newDupFd(fd), readable, writable},
 	}

@@ -18,8 +18,8 @@ type rebuildFunc func(r *rebuilder, o *pickle.Object, path string) (any, error)
 // rebuilders maps the class or reconstructor of each multiprocessing
 // object a Go child can rebuild to the function that rebuilds it.
 var rebuilders = map[pickle.Global]rebuildFunc{
-	{Module: "multiprocessing.connection", Name: "rebuild_connection"}: rebuildConnection,
-	authStringClass: rebuildAuthString,
+	connectionRebuilder: rebuildConnection,
+	authStringClass:     rebuildAuthString,
 }
 
 // rebuilder rebuilds the arguments of a Go child's target.
