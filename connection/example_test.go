@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mpbridge/mpbridge/connection"
+	"github.com/mpbridge/mpbridge/pickle"
 )
 
 // A Listener and a client authenticating with the same key, exchanging one
@@ -50,9 +51,12 @@ func Example() {
 // A Go client for a Python listener, e.g. one started with
 //
 //	from multiprocessing.connection import Listener
-//	with Listener(('127.0.0.1', 6000), authkey=b'secret') as l:
-//	    with l.accept() as c:
-//	        c.send_bytes(b'echo: ' + c.recv_bytes())
+//	with Listener(('127.0.0.1', 6000), authkey=b'secret') as listener:
+//	    with listener.accept() as conn:
+//	        conn.send(('echo', conn.recv()))
+//
+// (docs/connection.md has this example in full; the interop tests run it
+// against every CPython.)
 func ExampleDial() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -61,14 +65,14 @@ func ExampleDial() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.SendBytes(ctx, []byte("hello")); err != nil {
+	if err := c.Send(ctx, "hello"); err != nil {
 		log.Fatal(err)
 	}
-	reply, err := c.RecvBytes(ctx, 0)
+	reply, err := c.Recv(ctx)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(string(reply))
+	fmt.Println(pickle.Repr(reply)) // ('echo', 'hello')
 }
 
 // Pipe(false) makes a one-way channel over os.pipe, as Python's
