@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -251,6 +249,3 @@ func benchRTT(b *testing.B, aw, br, bw, ar benchEnd, size int) {
 		b.Fatal(err)
 	}
 }
-
-var _ = os.Getpid
-var _ net.Conn
