@@ -37,6 +37,7 @@ type feeder struct {
 	running bool        // the goroutine has been started
 	busy    bool        // the goroutine is writing a batch
 	inBatch []*outFrame // the batch being written (for Flush's report)
+	fw      frameWriter // the goroutine's, reused
 
 	err    error // sticky: writing failed
 	failed []any // items lost to err, not yet reported
@@ -74,9 +75,10 @@ func (fd *feeder) give(f *outFrame) error {
 		return fmt.Errorf("mpqueue: the queue's writer failed earlier: %w", fd.err)
 	}
 	if len(fd.pending) == 0 && !fd.busy && fd.pq.wlock.TryAcquire() {
-		n, err := fd.pq.w.tryWrite([][]byte{f.frame})
+		var iovs [2]unix.Iovec
+		n, err := fd.pq.w.tryWrite(appendIovec(appendIovec(iovs[:0], f.hdr[:f.hlen]), f.payload))
 		switch {
-		case err == nil && n == len(f.frame):
+		case err == nil && n == f.size():
 			return fd.pq.wlock.Release()
 		case err == nil && n > 0:
 			// Started: the goroutine finishes it, keeping the lock.
@@ -131,8 +133,8 @@ func (fd *feeder) run() {
 			return
 		}
 		k, size := 0, 0
-		for k < len(fd.pending) && k < maxBatchFrames && (k == 0 || size+len(fd.pending[k].frame) <= maxBatchBytes) {
-			size += len(fd.pending[k].frame)
+		for k < len(fd.pending) && k < maxBatchFrames && (k == 0 || size+fd.pending[k].size() <= maxBatchBytes) {
+			size += fd.pending[k].size()
 			k++
 		}
 		if fd.stopping { // only the started frame
@@ -170,23 +172,21 @@ func (fd *feeder) run() {
 // step it checks for Close: unstarted frames are then put back at the
 // front of pending for Close to take, and only a started frame is finished.
 func (fd *feeder) write(batch []*outFrame, off int) error {
-	iovs := make([][]byte, len(batch))
-	for i, f := range batch {
-		iovs[i] = f.frame
-	}
-	iovs[0] = iovs[0][off:]
-	done, trimmed := 0, false
-	for len(iovs) > 0 {
+	fw := &fd.fw
+	fw.reset(batch, off)
+	defer fw.release()
+	trimmed := false
+	for !fw.finished() {
 		if !trimmed {
 			fd.mu.Lock()
 			if fd.stopping {
-				keep := done
-				if off > 0 {
-					keep = done + 1
+				keep := fw.done
+				if fw.off > 0 {
+					keep++
 				}
 				fd.pending = append(append([]*outFrame(nil), batch[keep:]...), fd.pending...)
-				batch, iovs = batch[:keep], iovs[:keep-done]
-				fd.inBatch = batch[done:]
+				fw.build(keep)
+				fd.inBatch = batch[fw.done:keep]
 				trimmed = true
 				fd.mu.Unlock()
 				fd.ackStop()
@@ -194,33 +194,16 @@ func (fd *feeder) write(batch []*outFrame, off int) error {
 			}
 			fd.mu.Unlock()
 		}
-		n, err := fd.pq.w.tryWrite(iovs)
-		for n > 0 {
-			if n >= len(iovs[0]) {
-				n -= len(iovs[0])
-				iovs = iovs[1:]
-				done++
-				off = 0
-			} else {
-				iovs[0] = iovs[0][n:]
-				off += n
-				n = 0
-			}
+		n, err := fd.pq.w.tryWrite(fw.iovs)
+		if n > 0 {
+			fw.wrote(n)
+			continue
 		}
-		if len(iovs) == 0 {
-			break
-		}
-		switch {
-		case err == nil:
-		case err == unix.EAGAIN:
-			if _, perr := fd.pq.w.poll(unix.POLLOUT, pollSlice); perr != nil {
-				err = perr
-			} else {
-				err = nil
-			}
+		if err == unix.EAGAIN {
+			_, err = fd.pq.w.poll(unix.POLLOUT, pollSlice)
 		}
 		if err != nil {
-			fd.fail(batch[done:], off > 0, fmt.Errorf("mpqueue: write: %w", err))
+			fd.fail(batch[fw.done:], fw.off > 0, fmt.Errorf("mpqueue: write: %w", err))
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpbridge/mpbridge"
+	"github.com/mpbridge/mpbridge/connection"
 )
 
 // opPROTO is the first byte of every pickle of protocol 2 or higher; every
@@ -62,13 +63,18 @@ func (p *pipeEnd) readFrame(w *waiter, maxFrame int64) ([]byte, stopReason, erro
 		return nil, stopNone, &CorruptError{Reason: "empty frame where a pickle was expected", Data: clone(hdr[:hlen])}
 	}
 	buf := make([]byte, min(size, readChunk))
-	if err := p.readFull(w, buf[:1], buf[:0]); err != nil {
-		return nil, stopNone, withHeader(err, hdr[:hlen])
+	have := int64(0)
+	for have == 0 { // the first bytes of the payload: is it a pickle?
+		n, err := p.readSome(w, buf, buf[:0])
+		if err != nil {
+			return nil, stopNone, withHeader(err, hdr[:hlen])
+		}
+		have = int64(n)
 	}
 	if buf[0] != opPROTO {
-		return nil, stopNone, &CorruptError{Reason: "payload does not start with the PROTO opcode", Data: append(clone(hdr[:hlen]), buf[0])}
+		return nil, stopNone, &CorruptError{Reason: "payload does not start with the PROTO opcode",
+			Data: append(clone(hdr[:hlen]), head(buf[:have], 64)...)}
 	}
-	have := int64(1)
 	for {
 		if err := p.readFull(w, buf[have:], buf[:have]); err != nil {
 			return nil, stopNone, withHeader(err, hdr[:hlen])
@@ -124,79 +130,146 @@ func (p *pipeEnd) readBoundary(w *waiter, b []byte) (int, stopReason, error) {
 // so far, for error reports). It gives up only when the writer has closed
 // (cut short) or sent nothing for w.stall.
 func (p *pipeEnd) readFull(w *waiter, b, got []byte) error {
-	last := time.Now()
 	for len(b) > 0 {
-		n, err := p.tryRead(b)
-		if n > 0 {
-			got = got[:len(got)+n]
-			b = b[n:]
-			last = time.Now()
-			continue
-		}
-		switch {
-		case err == io.EOF:
-			return &CorruptError{Reason: "frame cut short by end of file", Data: clone(got), Err: io.ErrUnexpectedEOF}
-		case err != unix.EAGAIN:
+		n, err := p.readSome(w, b, got)
+		if err != nil {
 			return err
 		}
-		idle := time.Since(last)
-		if idle >= w.stall {
-			return &CorruptError{Reason: fmt.Sprintf("frame stopped arriving for %v (writer died mid-frame?)", w.stall),
-				Data: clone(got), Err: mpbridge.ErrTimeout}
-		}
-		if _, err := p.poll(unix.POLLIN, min(pollSlice, w.stall-idle)); err != nil {
-			return err
-		}
+		got = got[:len(got)+n]
+		b = b[n:]
 	}
 	return nil
 }
 
-// writeFrames writes whole frames. off bytes of frames[0] are already on
-// the pipe (a frame started by a fast-path write). Before the first byte of
-// a frame, it stops if w says so; once a frame has started it is always
-// finished. It returns how many frames were written completely, how many
-// bytes of the next one were written, and the error that stopped it.
-func (p *pipeEnd) writeFrames(w *waiter, frames []*outFrame, off int) (done, partial int, sr stopReason, err error) {
-	iovs := make([][]byte, len(frames))
-	for i, f := range frames {
-		iovs[i] = f.frame
+// readSome reads at least one byte into b in the middle of a frame.
+func (p *pipeEnd) readSome(w *waiter, b, got []byte) (int, error) {
+	var since time.Time
+	for {
+		n, err := p.tryRead(b)
+		switch {
+		case n > 0:
+			return n, nil
+		case err == io.EOF:
+			return 0, &CorruptError{Reason: "frame cut short by end of file", Data: clone(got), Err: io.ErrUnexpectedEOF}
+		case err != unix.EAGAIN:
+			return 0, err
+		}
+		if since.IsZero() {
+			since = time.Now()
+		}
+		idle := time.Since(since)
+		if idle >= w.stall {
+			return 0, &CorruptError{Reason: fmt.Sprintf("frame stopped arriving for %v (writer died mid-frame?)", w.stall),
+				Data: clone(got), Err: mpbridge.ErrTimeout}
+		}
+		if _, err := p.poll(unix.POLLIN, min(pollSlice, w.stall-idle)); err != nil {
+			return 0, err
+		}
 	}
-	iovs[0] = iovs[0][off:]
-	for len(iovs) > 0 {
-		n, err := p.tryWrite(iovs)
+}
+
+// outFrame is an item handed to a queue's writer: the Go value (returned
+// if it cannot be delivered) and its frame, a header and the pickle,
+// written together with one writev.
+type outFrame struct {
+	item    any
+	hdr     [12]byte
+	hlen    int
+	payload []byte
+}
+
+func newOutFrame(item any, payload []byte) *outFrame {
+	f := &outFrame{item: item, payload: payload}
+	f.hlen = len(connection.AppendHeader(f.hdr[:0], len(payload)))
+	return f
+}
+
+// size is the frame's length on the wire.
+func (f *outFrame) size() int { return f.hlen + len(f.payload) }
+
+// frameWriter writes whole frames through iovecs and keeps count of how
+// many are complete (done) and how far the next one has got (off).
+type frameWriter struct {
+	frames  []*outFrame
+	iovs    []unix.Iovec
+	scratch []unix.Iovec
+	done    int
+	off     int
+}
+
+// reset starts writing frames, of which off bytes of frames[0] are
+// already on the pipe.
+func (fw *frameWriter) reset(frames []*outFrame, off int) {
+	fw.frames, fw.done, fw.off = frames, 0, off
+	fw.build(len(frames))
+}
+
+// build points iovs at the unwritten bytes of frames[done:keep].
+func (fw *frameWriter) build(keep int) {
+	iovs := fw.scratch[:0]
+	for _, f := range fw.frames[fw.done:keep] {
+		iovs = appendIovec(iovs, f.hdr[:f.hlen])
+		iovs = appendIovec(iovs, f.payload)
+	}
+	fw.scratch = iovs
+	fw.iovs = advance(iovs, fw.off)
+	fw.frames = fw.frames[:keep]
+}
+
+func appendIovec(iovs []unix.Iovec, b []byte) []unix.Iovec {
+	if len(b) == 0 {
+		return iovs
+	}
+	iov := unix.Iovec{Base: &b[0]}
+	iov.SetLen(len(b))
+	return append(iovs, iov)
+}
+
+// wrote accounts for n bytes written.
+func (fw *frameWriter) wrote(n int) {
+	fw.iovs = advance(fw.iovs, n)
+	for n > 0 {
+		rest := fw.frames[fw.done].size() - fw.off
+		if n < rest {
+			fw.off += n
+			return
+		}
+		n -= rest
+		fw.done++
+		fw.off = 0
+	}
+}
+
+// finished reports whether every frame is written.
+func (fw *frameWriter) finished() bool { return fw.done == len(fw.frames) }
+
+// release drops the references to the frames written.
+func (fw *frameWriter) release() { fw.frames, fw.iovs = nil, nil; clear(fw.scratch[:cap(fw.scratch)]) }
+
+// writeFrames writes whole frames. Before the first byte of a frame, it
+// stops if w says so; once a frame has started it is always finished. It
+// returns how many frames were written completely, how many bytes of the
+// next one were written, and why it stopped.
+func (p *pipeEnd) writeFrames(w *waiter, frames []*outFrame, off int) (done, partial int, sr stopReason, err error) {
+	var fw frameWriter
+	fw.reset(frames, off)
+	for !fw.finished() {
+		n, err := p.tryWrite(fw.iovs)
 		if n > 0 {
-			for n > 0 {
-				if n >= len(iovs[0]) {
-					n -= len(iovs[0])
-					iovs = iovs[1:]
-					done++
-					off = 0
-				} else {
-					iovs[0] = iovs[0][n:]
-					off += n
-					n = 0
-				}
-			}
+			fw.wrote(n)
 			continue
 		}
 		if err != unix.EAGAIN {
-			return done, off, stopNone, fmt.Errorf("mpqueue: write: %w", err)
+			return fw.done, fw.off, stopNone, fmt.Errorf("mpqueue: write: %w", err)
 		}
-		if off == 0 {
+		if fw.off == 0 {
 			if sr := w.stopped(); sr != stopNone {
-				return done, 0, sr, nil
+				return fw.done, 0, sr, nil
 			}
 		}
 		if _, err := p.poll(unix.POLLOUT, pollSlice); err != nil {
-			return done, off, stopNone, err
+			return fw.done, fw.off, stopNone, err
 		}
 	}
-	return done, 0, stopNone, nil
-}
-
-// outFrame is an item handed to the queue's writer: the Go value (returned
-// if it cannot be delivered) and its frame, header and pickle.
-type outFrame struct {
-	item  any
-	frame []byte
+	return fw.done, 0, stopNone, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -47,56 +48,76 @@ const pollIn = unix.POLLIN
 // pipeBuf is PIPE_BUF: writes up to this size are atomic.
 const pipeBuf = 4096
 
+// offsetCurrent is the (lo, hi) pair preadv2/pwritev2 take for offset -1:
+// use and advance the file position, as read and write do (pipes have none).
+var offLo, offHi = ^uintptr(0), uintptr(uint64(^uint64(0)) >> 63 >> 1)
+
+// rwNowait issues preadv2 or pwritev2 with RWF_NOWAIT on iovs.
+func (p *pipeEnd) rwNowait(trap uintptr, iovs []unix.Iovec) (int, error) {
+	r, _, e := unix.Syscall6(trap, uintptr(p.fd), uintptr(unsafe.Pointer(&iovs[0])), uintptr(len(iovs)),
+		offLo, offHi, unix.RWF_NOWAIT)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// nowaitRefused reports an errno meaning RWF_NOWAIT is not supported here.
+func nowaitRefused(err error) bool {
+	return err == unix.EOPNOTSUPP || err == unix.EINVAL || err == unix.ENOSYS
+}
+
 // tryRead reads what is available without blocking: n > 0, or 0 with
 // unix.EAGAIN when the pipe is empty, or 0 with io.EOF when every write end
 // is closed.
 func (p *pipeEnd) tryRead(b []byte) (int, error) {
 	for {
+		var n int
+		var err error
 		if p.nowait.Load() {
-			n, err := unix.Preadv2(p.fd, [][]byte{b}, -1, unix.RWF_NOWAIT)
-			switch {
-			case err == nil && n == 0:
-				return 0, io.EOF
-			case err == nil:
-				return n, nil
-			case err == unix.EINTR:
-				continue
-			case err == unix.EOPNOTSUPP || err == unix.EINVAL || err == unix.ENOSYS:
+			var iov [1]unix.Iovec
+			iov[0].Base = &b[0]
+			iov[0].SetLen(len(b))
+			n, err = p.rwNowait(unix.SYS_PREADV2, iov[:])
+			if err != nil && nowaitRefused(err) {
 				p.nowait.Store(false)
 				continue
 			}
-			return 0, err
+		} else {
+			var ready bool
+			if ready, err = p.poll(unix.POLLIN, 0); err != nil {
+				return 0, err
+			}
+			if !ready {
+				return 0, unix.EAGAIN
+			}
+			n, err = unix.Read(p.fd, b)
 		}
-		ready, err := p.poll(unix.POLLIN, 0)
-		if err != nil {
-			return 0, err
-		}
-		if !ready {
-			return 0, unix.EAGAIN
-		}
-		n, err := unix.Read(p.fd, b)
-		if err == unix.EINTR {
+		switch {
+		case err == unix.EINTR:
 			continue
-		}
-		if err == nil && n == 0 {
+		case err == nil && n == 0:
 			return 0, io.EOF
+		case err != nil:
+			return 0, err
 		}
-		return n, err
+		return n, nil
 	}
 }
 
-// tryWrite writes as much of b as fits without blocking: n ≥ 0, and
-// unix.EAGAIN when nothing fit.
-func (p *pipeEnd) tryWrite(b [][]byte) (int, error) {
+// tryWrite writes as much of iovs as fits without blocking: n > 0, or 0
+// with unix.EAGAIN when nothing fit. Writes of at most PIPE_BUF bytes are
+// all or nothing.
+func (p *pipeEnd) tryWrite(iovs []unix.Iovec) (int, error) {
 	for {
 		if p.nowait.Load() {
-			n, err := unix.Pwritev2(p.fd, b, -1, unix.RWF_NOWAIT)
+			n, err := p.rwNowait(unix.SYS_PWRITEV2, iovs)
 			switch {
 			case err == nil:
 				return n, nil
 			case err == unix.EINTR:
 				continue
-			case err == unix.EOPNOTSUPP || err == unix.EINVAL || err == unix.ENOSYS:
+			case nowaitRefused(err):
 				p.nowait.Store(false)
 				continue
 			}
@@ -109,18 +130,42 @@ func (p *pipeEnd) tryWrite(b [][]byte) (int, error) {
 		if !ready {
 			return 0, unix.EAGAIN
 		}
-		// One free pipe buffer holds PIPE_BUF bytes: a write that small
-		// does not block.
-		first := b[0]
-		if len(first) > pipeBuf {
-			first = first[:pipeBuf]
+		// A free pipe buffer holds PIPE_BUF bytes: writing that much (and
+		// no more) cannot block once poll said writable.
+		first := iovs[0]
+		if first.Len > pipeBuf {
+			first.SetLen(pipeBuf)
 		}
-		n, err := unix.Write(p.fd, first)
+		n, err := p.rwPlain(first)
 		if err == unix.EINTR {
 			continue
 		}
 		return n, err
 	}
+}
+
+// rwPlain is write(2) of one iovec.
+func (p *pipeEnd) rwPlain(iov unix.Iovec) (int, error) {
+	r, _, e := unix.Syscall(unix.SYS_WRITE, uintptr(p.fd), uintptr(unsafe.Pointer(iov.Base)), uintptr(iov.Len))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// advance drops the first n bytes of iovs, returning the rest.
+func advance(iovs []unix.Iovec, n int) []unix.Iovec {
+	for n > 0 && len(iovs) > 0 {
+		if uint64(n) >= iovs[0].Len {
+			n -= int(iovs[0].Len)
+			iovs = iovs[1:]
+			continue
+		}
+		iovs[0].Base = (*byte)(unsafe.Add(unsafe.Pointer(iovs[0].Base), n))
+		iovs[0].Len -= uint64(n)
+		n = 0
+	}
+	return iovs
 }
 
 // poll waits up to d for events on the descriptor; POLLHUP and POLLERR

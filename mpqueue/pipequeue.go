@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/mpbridge/mpbridge"
-	"github.com/mpbridge/mpbridge/connection"
 	"github.com/mpbridge/mpbridge/mpqueue/semlock"
 	"github.com/mpbridge/mpbridge/pickle"
 )
@@ -237,13 +236,12 @@ func decode(data []byte) (any, error) {
 }
 
 // encode pickles item into a frame: header, then the pickle.
-func encode(item any) ([]byte, error) {
+func encode(item any) (*outFrame, error) {
 	p, err := pickle.Marshal(item)
 	if err != nil {
 		return nil, fmt.Errorf("mpqueue: cannot pickle %T: %w", item, err)
 	}
-	frame := connection.AppendHeader(make([]byte, 0, 12+len(p)), len(p))
-	return append(frame, p...), nil
+	return newOutFrame(item, p), nil
 }
 
 // empty reports whether nothing is readable on the pipe (Python's

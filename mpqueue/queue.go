@@ -133,7 +133,7 @@ func (q *Queue) put(ctx context.Context, item any, nowait bool, locked func(ctx 
 			return err
 		}
 	}
-	give := func() error { return q.feeder.give(&outFrame{item: item, frame: frame}) }
+	give := func() error { return q.feeder.give(frame) }
 	if locked != nil {
 		err = locked(ctx, give)
 	} else {

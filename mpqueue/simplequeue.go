@@ -68,7 +68,7 @@ func (q *SimpleQueue) Put(ctx context.Context, item any) error {
 		}
 	}
 	w := &waiter{ctx: ctx, closing: q.closing}
-	_, _, sr, err := q.w.writeFrames(w, []*outFrame{{item: item, frame: frame}}, 0)
+	_, _, sr, err := q.w.writeFrames(w, []*outFrame{frame}, 0)
 	if rerr := q.wlock.Release(); err == nil {
 		err = rerr
 	}

@@ -1,0 +1,139 @@
+//go:build linux
+
+package mpqueue
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mpbridge/mpbridge/pickle"
+)
+
+// benchPayload is the item the throughput benchmarks carry: 512 bytes.
+var benchPayload = make([]byte, 512)
+
+// benchFrame is the frame a Queue writes for benchPayload.
+func benchFrame(tb testing.TB) []byte {
+	p, err := pickle.Marshal(benchPayload)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...)
+}
+
+// rawPipe moves n copies of frame through a fresh pipe with the minimal
+// loop: one write per frame (header and body together, as CPython writes
+// small frames), and a reader that reads the 4-byte header, then the body.
+// No semaphores, no pickling. It returns the elapsed time.
+func rawPipe(tb testing.TB, n int, frame []byte) time.Duration {
+	r, w, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	rfd, wfd := int(r.Fd()), int(w.Fd())
+	start := time.Now()
+	go func() {
+		for i := 0; i < n; i++ {
+			if err := writeAll(wfd, frame); err != nil {
+				panic(err)
+			}
+		}
+	}()
+	var hdr [4]byte
+	body := make([]byte, len(frame))
+	for i := 0; i < n; i++ {
+		if err := readAll(rfd, hdr[:]); err != nil {
+			tb.Fatal(err)
+		}
+		size := binary.BigEndian.Uint32(hdr[:])
+		if err := readAll(rfd, body[:size]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+func readAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Read(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// queueGoGo moves n items through a fresh unbounded Queue, one producer
+// goroutine and one consumer, and returns the elapsed time.
+func queueGoGo(tb testing.TB, n int) time.Duration {
+	q, err := New(0, testOpts())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer q.Close()
+	ctx := context.Background()
+	start := time.Now()
+	go func() {
+		for i := 0; i < n; i++ {
+			if err := q.Put(ctx, benchPayload); err != nil {
+				panic(err)
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		if _, err := q.Get(ctx); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return time.Since(start)
+}
+
+func BenchmarkRawPipe512(b *testing.B) {
+	frame := benchFrame(b)
+	el := rawPipe(b, b.N, frame)
+	b.ReportMetric(float64(b.N)/el.Seconds(), "frames/s")
+}
+
+func BenchmarkQueue512(b *testing.B) {
+	el := queueGoGo(b, b.N)
+	b.ReportMetric(float64(b.N)/el.Seconds(), "items/s")
+}
+
+// TestThroughputVsRawPipe compares the two in one run (MPBRIDGE_BENCH=1).
+func TestThroughputVsRawPipe(t *testing.T) {
+	if os.Getenv("MPBRIDGE_BENCH") == "" {
+		t.Skip("set MPBRIDGE_BENCH=1")
+	}
+	const n = 300000
+	frame := benchFrame(t)
+	for round := 0; round < 3; round++ {
+		raw := rawPipe(t, n, frame)
+		q := queueGoGo(t, n)
+		t.Logf("raw %.0f frames/s, queue %.0f items/s: %.0f%%", n/raw.Seconds(), n/q.Seconds(), 100*raw.Seconds()/q.Seconds())
+	}
+}
