@@ -865,14 +865,16 @@ def check_batch(items):
         try:
             buffers = None if bufs is None else [base64.b64decode(x) for x in bufs]
             got = loads_case(c, base64.b64decode(b64), buffers)
+            # dump before comparing: same() reads exception __dict__s, which
+            # creates them, and a non-NULL dict adds a BUILD to the pickle
+            data, obuf = dumps_case(c, got, protocol)
+            rep["redump"] = base64.b64encode(data).decode()
+            rep["buffers"] = [base64.b64encode(bytes(x)).decode() for x in obuf]
             want = c.expect()
             if not same(want, got):
                 rep["error"] = "loaded %r, want %r" % (_short(got), _short(want))
             else:
                 rep["ok"] = True
-            data, obuf = dumps_case(c, got, protocol)
-            rep["redump"] = base64.b64encode(data).decode()
-            rep["buffers"] = [base64.b64encode(bytes(x)).decode() for x in obuf]
         except Exception as e:  # noqa: BLE001
             rep["error"] = "%s: %s" % (type(e).__name__, e)
     return out

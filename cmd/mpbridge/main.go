@@ -74,12 +74,22 @@ func ioFrom(ctx context.Context) stdio {
 	return stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}
 }
 
+// runState is per-run bookkeeping shared by run and the commands' flag sets.
+type runState struct{ usageShown bool }
+
+type runStateKey struct{}
+
 // newFlagSet returns a flag set for a command that reports parse errors
-// instead of exiting and prints its help to the command's stderr.
+// instead of exiting and prints its help to the command's stderr. A parse
+// error makes the run exit with status 2 (a usage error).
 func newFlagSet(ctx context.Context, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(ioFrom(ctx).err)
+	st, _ := ctx.Value(runStateKey{}).(*runState)
 	fs.Usage = func() {
+		if st != nil {
+			st.usageShown = true
+		}
 		if c := commands[strings.Fields(name)[0]]; c != nil {
 			fmt.Fprintf(fs.Output(), "usage: mpbridge %s\n", c.usage)
 		}
@@ -126,12 +136,15 @@ func run(ctx context.Context, args []string) int {
 		printHelp(s.err)
 		return 2
 	}
-	err := c.run(ctx, args[1:])
+	st := &runState{}
+	err := c.run(context.WithValue(ctx, runStateKey{}, st), args[1:])
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case st.usageShown:
+		return 2 // the flag set has printed the error and the usage
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(s.err, "mpbridge %s: %v\nusage: mpbridge %s\n", name, err, synopsis(c))
 		return 2
