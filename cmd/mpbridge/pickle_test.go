@@ -148,4 +148,3 @@ print(G.same(G.CASES[sys.argv[2]].expect(), got))`, src, name)
 		})
 	}
 }
-
