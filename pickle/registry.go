@@ -140,6 +140,17 @@ func (r *Registry) classFor(t reflect.Type) (Global, bool) {
 	return Global{}, false
 }
 
+// decodesTo reports whether class g is registered to Go type t (or *t).
+func (r *Registry) decodesTo(g Global, t reflect.Type) bool {
+	r.mu.RLock()
+	rt, ok := r.classes[g]
+	r.mu.RUnlock()
+	for ok && rt.Kind() == reflect.Pointer {
+		rt = rt.Elem()
+	}
+	return ok && rt == t
+}
+
 // SetZonePolicy sets how times in named zones encode (ZoneInfo by default).
 func (r *Registry) SetZonePolicy(p ZonePolicy) {
 	r.mu.Lock()

@@ -174,7 +174,7 @@ func (d *goDecoder) assign(m any, dst reflect.Value) error {
 	}
 	if cls, ok := d.reg.classFor(t); ok {
 		if g, _, isObj := classOf(m); isObj {
-			if g != cls {
+			if g != cls && !d.reg.decodesTo(g, t) {
 				return d.typeErr(m, t, fmt.Errorf("want an instance of %s.%s", cls.Module, cls.Name))
 			}
 			if t.Kind() != reflect.Struct {
@@ -739,15 +739,8 @@ func fieldForSet(v reflect.Value, index []int) (reflect.Value, error) {
 // constructor arguments in field order (a namedtuple), keyword arguments
 // (NEWOBJ_EX), dict items, then the state (a dict, or a (dict, slots) pair).
 func (d *goDecoder) objectFields(o *Object, sf *structFields, dst reflect.Value) error {
-	if g, ok := o.Callable.(Global); ok && g != gReconstructor && (g != Global{"copyreg", "__newobj__"}) {
-		for i, a := range o.Args {
-			if i >= len(sf.list) {
-				break
-			}
-			if err := d.setField(a, &sf.list[i], dst); err != nil {
-				return err
-			}
-		}
+	if err := d.positional(o, sf, dst); err != nil {
+		return err
 	}
 	if o.Kwargs != nil {
 		if err := d.fields(o.Kwargs.All(), sf, dst); err != nil {
@@ -783,6 +776,35 @@ func (d *goDecoder) objectFields(o *Object, sf *structFields, dst reflect.Value)
 		default:
 			return &UnmarshalTypeError{Value: "object state " + pyTypeName(o.State), Type: dst.Type(),
 				Err: errors.New("state is not a dict; implement Unpickler to decode it")}
+		}
+	}
+	return nil
+}
+
+// positional fills fields in order from an object's constructor
+// arguments: the args of cls(*args) or cls.__new__(cls, *args), or the
+// value of copyreg._reconstructor(cls, base, value) for a tuple or list
+// subclass pickled below protocol 2 (a namedtuple).
+func (d *goDecoder) positional(o *Object, sf *structFields, dst reflect.Value) error {
+	args := o.Args
+	if g, ok := o.Callable.(Global); !ok {
+		return nil
+	} else if g == gReconstructor {
+		if len(args) != 3 {
+			return nil
+		}
+		if args, ok = items(args[2]); !ok {
+			return nil
+		}
+	} else if (g == Global{"copyreg", "__newobj__"}) && len(args) > 0 {
+		args = args[1:]
+	}
+	for i, a := range args {
+		if i >= len(sf.list) {
+			break
+		}
+		if err := d.setField(a, &sf.list[i], dst); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -288,3 +288,47 @@ func TestConvertInterfaces(t *testing.T) {
 	var tm time.Time
 	require.ErrorAs(t, Convert("2024-01-01", &tm), new(*UnmarshalTypeError))
 }
+
+type pyRecord struct {
+	ID      int            `pickle:"id"`
+	Payload string         `pickle:"payload"`
+	Tags    []string       `pickle:"tags"`
+	Score   float64        `pickle:"score"`
+	When    time.Time      `pickle:"when"`
+	Blob    []byte         `pickle:"blob"`
+	Pair    [2]int         `pickle:"pair"`
+	Opt     *int           `pickle:"opt"`
+	Meta    map[string]int `pickle:"meta"`
+	Nested  inner          `pickle:"nested"`
+	Skipped string         `pickle:"skipped,omitempty"`
+}
+
+// pyContainerCases are structs, maps, slices and ints, checked against
+// Python by TestPythonMapping.
+func pyContainerCases() []pyCase {
+	rec := pyRecord{ID: 12345, Payload: "data", Tags: []string{"a", "b"}, Score: 1.5,
+		When: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Blob: []byte{0, 1}, Pair: [2]int{1, 2},
+		Meta: map[string]int{"a": 1, "b": 2}, Nested: inner{X: 1}}
+	return []pyCase{
+		{name: "struct", py: "{'id': 12345, 'payload': 'data', 'tags': ['a', 'b'], 'score': 1.5, 'when': dt(2024,1,2,3,4,5,tzinfo=tz.utc), " +
+			"'blob': b'\\x00\\x01', 'pair': (1, 2), 'opt': None, 'meta': {'a': 1, 'b': 2}, 'nested': {'x': 1}}", gov: rec},
+		{name: "pointer to struct", py: "{'id': 1, 'payload': '', 'tags': [], 'score': 0.0, 'when': dt(1,1,1), 'blob': b'', 'pair': (0, 0), " +
+			"'opt': 7, 'meta': {}, 'nested': {'x': 0}}", gov: &pyRecord{ID: 1, Tags: []string{}, When: time.Date(1, 1, 1, 0, 0, 0, 0, Naive),
+			Blob: []byte{}, Opt: ptrTo(7), Meta: map[string]int{}}},
+		{name: "int keys", py: "{-1: 'y', 10: 'x'}", gov: map[int]string{10: "x", -1: "y"}},
+		{name: "tuple keys", py: "{(1, 2): 'a', (2, 1): 'b'}", gov: map[[2]int]string{{2, 1}: "b", {1, 2}: "a"}},
+		{name: "nested slices", py: "[[1, 2], [], [3]]", gov: [][]int8{{1, 2}, {}, {3}}},
+		{name: "bytes list", py: "[b'a', b'', b'\\xff']", gov: [][]byte{[]byte("a"), {}, {0xff}}},
+		{name: "uint64 max", py: "2**64-1", gov: uint64(math.MaxUint64)},
+		{name: "int64 min", py: "-2**63", gov: int64(math.MinInt64)},
+		{name: "big int", py: "-2**100", gov: new(big.Int).Neg(new(big.Int).Lsh(big.NewInt(1), 100))},
+		{name: "float32", py: "0.25", gov: float32(0.25)},
+		{name: "any", py: "[None, True, 1, 2.5, 'x', b'y', (1,), {'k': [1]}]", inexact: true,
+			gov: []any{nil, true, int64(1), 2.5, "x", []byte("y"), Tuple{int64(1)}, dictOf("k", listOf(int64(1)))}},
+		{name: "set into map", oneWay: true, py: "{1, 2, 3}", gov: map[int]bool{1: true, 2: true, 3: true}},
+		{name: "frozenset into slice", oneWay: true, py: "frozenset([5])", gov: []int{5}},
+		{name: "bytearray into bytes", oneWay: true, py: "bytearray(b'ab')", gov: []byte("ab")},
+		{name: "tuple into slice", oneWay: true, py: "(1, 'a')", gov: []any{int64(1), "a"}},
+		{name: "nested dict into map of any", oneWay: true, py: "{'a': {'b': 1}}", gov: map[string]any{"a": dictOf("b", int64(1))}},
+	}
+}
