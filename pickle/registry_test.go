@@ -33,8 +33,8 @@ type (
 )
 
 func (pyPoint) PythonClass() (string, string) { return "mpb_testmod", "Point" }
-func (p pyPoint) Area() int                    { return p.X * p.Y }
-func (pyEmpty) PythonClass() (string, string)  { return "mpb_testmod", "Empty" }
+func (p pyPoint) Area() int                   { return p.X * p.Y }
+func (pyEmpty) PythonClass() (string, string) { return "mpb_testmod", "Empty" }
 
 // PickleReduce writes the namedtuple the way CPython does from protocol 2 on.
 func (p pyNamedP) PickleReduce() (*Object, error) {
