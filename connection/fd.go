@@ -34,6 +34,12 @@ type fdTransport struct {
 
 	rctx, wctx context.Context
 	riov, wiov unix.Iovec
+
+	// A receiver that had to wait for the previous frame will likely wait
+	// for this one too: it polls before its first read instead of making
+	// a read that fails with EAGAIN first (one system call fewer).
+	frameStart bool // the next Read is the first of a frame
+	waited     bool // the first Read of the previous frame had to wait
 }
 
 // newFdTransport wraps f without touching its mode. f's descriptor is read
@@ -66,6 +72,7 @@ func (t *fdTransport) arm(ctx context.Context, read bool) error {
 	}
 	if read {
 		t.rctx = ctx
+		t.frameStart = true
 	} else {
 		t.wctx = ctx
 	}
@@ -84,11 +91,22 @@ func (t *fdTransport) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	first := t.frameStart
+	t.frameStart = false
+	if first && t.waited && t.nowait.Load() == 1 {
+		if err := t.wait(t.rctx, unix.POLLIN); err != nil {
+			return 0, err
+		}
+	}
 	for {
 		if t.closed.Load() {
 			return 0, errClosed
 		}
 		n, errno := t.tryIO(p, &t.riov, unix.SYS_PREADV2, unix.POLLIN, t.rctx)
+		if first {
+			t.waited = errno == unix.EAGAIN
+			first = false
+		}
 		switch errno {
 		case 0:
 			if n == 0 {
