@@ -820,33 +820,28 @@ func (b *builder) buildMap(d map[string]any, id int64, ref any) (any, error) {
 	case d["set"] != nil:
 		items := d["set"].([]any)
 		s := pickle.NewSet(len(items))
-		b.remember(id, s)
-		for i, e := range items {
-			v, err := b.build(e, at(asSeq(ref), i))
-			if err != nil {
-				return nil, err
-			}
-			if err := s.Add(v); err != nil {
-				return nil, err
-			}
-		}
-		return s, nil
+		return s, b.fill(id, s, items, ref)
 	case d["frozenset"] != nil:
 		items := d["frozenset"].([]any)
 		s := pickle.NewFrozenSet(len(items))
-		b.remember(id, s)
-		for i, e := range items {
-			v, err := b.build(e, at(asSeq(ref), i))
-			if err != nil {
-				return nil, err
-			}
-			if err := s.Add(v); err != nil {
-				return nil, err
-			}
-		}
-		return s, nil
+		return s, b.fill(id, s, items, ref)
 	}
 	return nil, fmt.Errorf("cannot build %v", d)
+}
+
+// fill builds the items of a set or frozenset s.
+func (b *builder) fill(id int64, s interface{ Add(any) error }, items []any, ref any) error {
+	b.remember(id, s)
+	for i, e := range items {
+		v, err := b.build(e, at(asSeq(ref), i))
+		if err != nil {
+			return err
+		}
+		if err := s.Add(v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setGoldenBuffers hands the manifest's out-of-band buffers to the decoder

@@ -226,13 +226,6 @@ func ratio(other, ours float64) string {
 	return strconv.FormatFloat(other/ours, 'f', 2, 64) + "×"
 }
 
-func cell(r result, ok bool) (string, float64) {
-	if !ok {
-		return "fails", 0
-	}
-	return dur(r.ns), r.ns
-}
-
 func printTables(w *os.File, order []string, py pyReport, g map[string]result, count int, benchtime string) {
 	fmt.Fprintf(w, "Measured with `go run ./scripts/benchtable` (go test -count %d -benchtime %s; CPython %s C pickle, best of 5) on %s/%s, %s, %s.\n\n",
 		count, benchtime, py.Python, runtime.GOOS, runtime.GOARCH, cpuModel(), runtime.Version())
@@ -244,15 +237,12 @@ func printTables(w *os.File, order []string, py pyReport, g map[string]result, c
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, name := range order {
 		p := py.Items[name]
-		ours, ok := g["Decode/"+name+"/mpbridge"]
-		oursS, oursNs := cell(ours, ok)
-		gp, gok := g["Decode/"+name+"/gopickle"]
-		gpS, gpNs := cell(gp, gok)
-		og, ook := g["Decode/"+name+"/ogrek"]
-		ogS, ogNs := cell(og, ook)
+		ours, oursS := get(g, "Decode", name, "mpbridge")
+		gp, gpS := get(g, "Decode", name, "gopickle")
+		og, ogS := get(g, "Decode", name, "ogrek")
 		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s (%d) | %s | %s | %s | %s |\n",
-			name, p.Size, dur(p.LoadsNs), oursS, ratio(p.LoadsNs, oursNs), allocs(ours, ok), p.Objects,
-			gpS, ratio(gpNs, oursNs), ogS, ratio(ogNs, oursNs))
+			name, p.Size, dur(p.LoadsNs), oursS, ratio(p.LoadsNs, ours.ns), allocs(ours), p.Objects,
+			gpS, ratio(gp.ns, ours.ns), ogS, ratio(og.ns, ours.ns))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "**Encode** (value → pickle bytes, protocol 4)")
@@ -261,17 +251,25 @@ func printTables(w *os.File, order []string, py pyReport, g map[string]result, c
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
 	for _, name := range order {
 		p := py.Items[name]
-		ours, ok := g["Encode/"+name+"/mpbridge"]
-		oursS, oursNs := cell(ours, ok)
-		og, ook := g["Encode/"+name+"/ogrek"]
-		ogS, ogNs := cell(og, ook)
+		ours, oursS := get(g, "Encode", name, "mpbridge")
+		og, ogS := get(g, "Encode", name, "ogrek")
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n",
-			name, dur(p.DumpsNs), oursS, ratio(p.DumpsNs, oursNs), allocs(ours, ok), ogS, ratio(ogNs, oursNs))
+			name, dur(p.DumpsNs), oursS, ratio(p.DumpsNs, ours.ns), allocs(ours), ogS, ratio(og.ns, ours.ns))
 	}
 }
 
-func allocs(r result, ok bool) string {
-	if !ok || r.allocs < 0 {
+// get returns one benchmark's result and its time as a cell; a benchmark
+// that did not run (the decoder failed on the item) reads "fails".
+func get(g map[string]result, op, item, impl string) (result, string) {
+	r, ok := g[op+"/"+item+"/"+impl]
+	if !ok {
+		return result{allocs: -1}, "fails"
+	}
+	return r, dur(r.ns)
+}
+
+func allocs(r result) string {
+	if r.allocs < 0 {
 		return "–"
 	}
 	return strconv.FormatFloat(r.allocs, 'f', 0, 64)
