@@ -86,11 +86,17 @@ func TestDifferentialGopickle(t *testing.T) {
 func FuzzDifferentialGopickle(f *testing.F) {
 	addFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		ours, err := pickle.Loads(data)
+		if errors.Is(err, pickle.ErrTruncated) {
+			// gopickle cannot succeed either, and it allocates an
+			// announced length before reading it: a FRAME header claiming
+			// 200 GB exhausts memory (seed 96eeb91e87c84eeb).
+			return
+		}
 		theirs, gerr := gopickleLoad(data)
 		if gerr != nil {
 			return
 		}
-		ours, err := pickle.Loads(data)
 		if err != nil {
 			if gopickleLenient(err) {
 				return
