@@ -15,7 +15,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpbridge/mpbridge/connection"
 	"github.com/mpbridge/mpbridge/internal/pytest"
+	"github.com/mpbridge/mpbridge/mpqueue"
+	"github.com/mpbridge/mpbridge/pickle"
 	"github.com/mpbridge/mpbridge/spawn"
 )
 
@@ -83,9 +86,23 @@ func spawnRunIn(t *testing.T, h *pytest.Helper, call string) spawnRun {
 func spawnShmClean(t *testing.T, h *pytest.Helper, vars string) {
 	t.Helper()
 	var left []string
-	out := spawnExec(t, h, "del "+vars+"\nimport gc; gc.collect(); time.sleep(0.05)\nresult = sorted(set(sp.shm_names()) - before)")
+	out := spawnExec(t, h, "del "+vars+"\nresult = sp.wait_shm_clean(before)")
 	require.NoError(t, json.Unmarshal(out, &left))
 	require.Empty(t, left, "semaphores left in /dev/shm")
+}
+
+// spawnShm lists the named semaphores in /dev/shm.
+func spawnShm(t *testing.T) []string {
+	t.Helper()
+	names, err := filepath.Glob("/dev/shm/sem.mp-*")
+	require.NoError(t, err)
+	return names
+}
+
+func mustTimeout(ctx context.Context, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	_ = cancel // released when the parent ends
+	return ctx
 }
 
 // record is what spawn_tasks.record writes (from Go or Python).
@@ -368,6 +385,145 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 			c, _ = start(t, spawn.Process{Target: "spawn_tasks.sleep", Args: []any{int64(30)}})
 			require.NoError(t, c.Kill())
 			require.Equal(t, -9, wait(t, c))
+		})
+
+		t.Run("queues both ways", func(t *testing.T) {
+			before := spawnShm(t)
+			inq, err := mpqueue.New(0, nil)
+			require.NoError(t, err)
+			outq, err := mpqueue.New(0, nil)
+			require.NoError(t, err)
+			c, stderr := start(t, spawn.Process{Target: "spawn_tasks.double", Args: []any{inq, outq}})
+			const n = 2000
+			for i := range n {
+				require.NoError(t, inq.Put(ctx, int64(i)))
+			}
+			require.NoError(t, inq.Put(ctx, nil))
+			for i := range n {
+				v, err := outq.Get(ctx)
+				require.NoError(t, err)
+				require.Equal(t, int64(2*i), v)
+			}
+			require.Equal(t, 0, wait(t, c), stderr.String())
+			require.NoError(t, inq.Close())
+			require.NoError(t, outq.Close())
+			require.Equal(t, before, spawnShm(t))
+		})
+
+		t.Run("every type passed", func(t *testing.T) {
+			before := spawnShm(t)
+			var objs []any
+			mk := func(v any, err error) any {
+				require.NoError(t, err)
+				objs = append(objs, v)
+				return v
+			}
+			out, err := mpqueue.New(0, nil)
+			require.NoError(t, err)
+			defer out.Close()
+			mk(mpqueue.New(0, nil))
+			mk(mpqueue.NewSimpleQueue(nil))
+			mk(mpqueue.NewJoinable(5, nil))
+			lock := mk(mpqueue.NewLock(nil))
+			mk(mpqueue.NewRLock(nil))
+			mk(mpqueue.NewSemaphore(2, nil))
+			mk(mpqueue.NewBoundedSemaphore(3, nil))
+			mk(mpqueue.NewEvent(nil))
+			mk(mpqueue.NewCondition(nil, nil))
+			a, b, err := connection.Pipe(true)
+			require.NoError(t, err)
+			c, stderr := start(t, spawn.Process{Target: "spawn_tasks.echo", Args: append(append([]any{out}, objs...), a, int64(7)),
+				Kwargs: map[string]any{"kw": lock}})
+			got, err := out.Get(mustTimeout(ctx, 20*time.Second))
+			require.NoError(t, err, stderr.String())
+			require.Equal(t, 0, wait(t, c), stderr.String())
+			d := got.(*pickle.Dict)
+			args, _ := d.Get("args")
+			kw, _ := d.Get("kwargs")
+			require.Equal(t, []any{"<multiprocessing.queues.Queue>", "<multiprocessing.queues.SimpleQueue>",
+				"<multiprocessing.queues.JoinableQueue>", "<multiprocessing.synchronize.Lock>",
+				"<multiprocessing.synchronize.RLock>", "<multiprocessing.synchronize.Semaphore>",
+				"<multiprocessing.synchronize.BoundedSemaphore>", "<multiprocessing.synchronize.Event>",
+				"<multiprocessing.synchronize.Condition>", "<multiprocessing.connection.Connection>", int64(7)},
+				[]any(*args.(*pickle.List)))
+			v, _ := kw.(*pickle.Dict).Get("kw")
+			require.Equal(t, "<multiprocessing.synchronize.Lock>", v)
+			for _, o := range objs {
+				require.NoError(t, o.(interface{ Close() error }).Close())
+			}
+			require.NoError(t, out.Close())
+			a.Close()
+			b.Close()
+			require.Equal(t, before, spawnShm(t))
+		})
+
+		t.Run("events locks joinable pipe", func(t *testing.T) {
+			lock, err := mpqueue.NewLock(nil)
+			require.NoError(t, err)
+			ev, err := mpqueue.NewEvent(nil)
+			require.NoError(t, err)
+			require.NoError(t, lock.Acquire(ctx))
+			c1, stderr := start(t, spawn.Process{Target: "spawn_tasks.set_event_under_lock", Args: []any{lock, ev}})
+			early, err := ev.Wait(mustTimeout(ctx, 300*time.Millisecond))
+			require.False(t, early)
+			require.NoError(t, lock.Release())
+			late, err := ev.Wait(ctx)
+			require.NoError(t, err)
+			require.True(t, late)
+			require.Equal(t, 0, wait(t, c1), stderr.String())
+
+			jq, err := mpqueue.NewJoinable(0, nil)
+			require.NoError(t, err)
+			out, err := mpqueue.New(0, nil)
+			require.NoError(t, err)
+			c2, stderr := start(t, spawn.Process{Target: "spawn_tasks.join_worker", Args: []any{jq, out}})
+			for i := range 50 {
+				require.NoError(t, jq.Put(ctx, int64(i)))
+			}
+			require.NoError(t, jq.Put(ctx, nil))
+			require.NoError(t, jq.Join(ctx))
+			for i := range 50 {
+				v, err := out.Get(ctx)
+				require.NoError(t, err)
+				require.Equal(t, int64(i), v)
+			}
+			require.Equal(t, 0, wait(t, c2), stderr.String())
+
+			a, b, err := connection.Pipe(true)
+			require.NoError(t, err)
+			c3, stderr := start(t, spawn.Process{Target: "spawn_tasks.conn_echo", Args: []any{b}})
+			for _, m := range []any{int64(1), "two", bytes.Repeat([]byte("x"), 100000), nil} {
+				require.NoError(t, a.Send(ctx, m))
+				got, err := a.Recv(ctx)
+				require.NoError(t, err)
+				require.Equal(t, m, got)
+			}
+			require.Equal(t, 0, wait(t, c3), stderr.String())
+			for _, o := range []interface{ Close() error }{lock, ev, jq, out, a, b} {
+				require.NoError(t, o.Close())
+			}
+		})
+
+		t.Run("several children killed mid put", func(t *testing.T) {
+			before := spawnShm(t)
+			q, err := mpqueue.New(0, nil)
+			require.NoError(t, err)
+			var kids []*spawn.Child
+			for range 3 {
+				c, _ := start(t, spawn.Process{Target: "spawn_tasks.put_forever", Args: []any{q}})
+				kids = append(kids, c)
+			}
+			for range 3000 {
+				v, err := q.Get(ctx)
+				require.NoError(t, err)
+				require.IsType(t, int64(0), v)
+			}
+			for _, c := range kids {
+				require.NoError(t, c.Kill())
+				require.Equal(t, -9, wait(t, c))
+			}
+			q.Close()
+			require.Equal(t, before, spawnShm(t))
 		})
 
 		t.Run("leaked semaphore is unlinked", func(t *testing.T) {

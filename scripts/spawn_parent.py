@@ -68,3 +68,16 @@ def timed(target, n):
 def shm_names(prefix="sem.mp-"):
     """Named semaphores currently in /dev/shm."""
     return sorted(n for n in os.listdir("/dev/shm") if n.startswith(prefix))
+
+
+def wait_shm_clean(before, timeout=10):
+    """Collect garbage until no semaphore beyond `before` is left (feeder
+    threads release their queues asynchronously); return the leftovers."""
+    import gc
+    deadline = time.monotonic() + timeout
+    while True:
+        gc.collect()
+        left = sorted(set(shm_names()) - set(before))
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.02)
