@@ -275,7 +275,7 @@ func (c *Conn) Poll(ctx context.Context, timeout time.Duration) (bool, error) {
 		return false, c.rerr
 	}
 	ok, err := c.tr.poll(ctx, timeout)
-	if err != nil && c.closed.Load() {
+	if c.closed.Load() {
 		return false, errClosed
 	}
 	return ok, err

@@ -56,6 +56,24 @@ type randReader struct{}
 
 func (randReader) Read(p []byte) (int, error) { return unix.Getrandom(p, 0) }
 
+// forEachPair runs f as a subtest for every kind of pair, checking for
+// leaks and closing both ends afterwards. With buffered, net.Pipe is left
+// out: its writes block until the other end reads.
+func forEachPair(t *testing.T, buffered bool, f func(t *testing.T, k pairKind, a, b *Conn)) {
+	for _, k := range pairKinds() {
+		if buffered && k.name == "netpipe" {
+			continue
+		}
+		t.Run(k.name, func(t *testing.T) {
+			checkLeaks(t)
+			a, b := k.make(t)
+			defer a.Close()
+			defer b.Close()
+			f(t, k, a, b)
+		})
+	}
+}
+
 // netPair connects two sockets through a net.Listener.
 func netPair(t testing.TB, network, addr string) (*Conn, *Conn) {
 	ln, err := net.Listen(network, addr)
@@ -89,148 +107,123 @@ var testSizes = []int{0, 1, 512, 16383, 16384, 16385, 64 << 10, 1 << 20}
 
 func TestConnRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	for _, k := range pairKinds() {
-		t.Run(k.name, func(t *testing.T) {
-			checkLeaks(t)
-			a, b := k.make(t)
-			defer a.Close()
-			defer b.Close()
-			var wg sync.WaitGroup
-			errs := make(chan error, 2)
-			send := func(c *Conn, seed byte) {
-				defer wg.Done()
-				for _, n := range testSizes {
-					if err := c.SendBytes(ctx, payload(n, seed)); err != nil {
-						errs <- err
-						return
-					}
+	forEachPair(t, false, func(t *testing.T, k pairKind, a, b *Conn) {
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		send := func(c *Conn, seed byte) {
+			defer wg.Done()
+			for _, n := range testSizes {
+				if err := c.SendBytes(ctx, payload(n, seed)); err != nil {
+					errs <- err
+					return
 				}
 			}
-			recv := func(c *Conn, seed byte) {
-				for _, n := range testSizes {
-					got, err := c.RecvBytes(ctx, 0)
-					require.NoError(t, err)
-					require.Equal(t, n, len(got))
-					require.True(t, bytes.Equal(payload(n, seed), got), "size %d", n)
-				}
-			}
-			wg.Add(1)
-			go send(a, 1)
-			if k.duplex {
-				wg.Add(1)
-				go send(b, 2)
-				recv(a, 2)
-			}
-			recv(b, 1)
-			wg.Wait()
-			close(errs)
-			for err := range errs {
+		}
+		recv := func(c *Conn, seed byte) {
+			for _, n := range testSizes {
+				got, err := c.RecvBytes(ctx, 0)
 				require.NoError(t, err)
+				require.Equal(t, n, len(got))
+				require.True(t, bytes.Equal(payload(n, seed), got), "size %d", n)
 			}
-			// The peer's Close is a clean end of stream.
-			require.NoError(t, a.Close())
-			_, err := b.RecvBytes(ctx, 0)
-			require.ErrorIs(t, err, io.EOF)
-		})
-	}
+		}
+		wg.Add(1)
+		go send(a, 1)
+		if k.duplex {
+			wg.Add(1)
+			go send(b, 2)
+			recv(a, 2)
+		}
+		recv(b, 1)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		// The peer's Close is a clean end of stream.
+		require.NoError(t, a.Close())
+		_, err := b.RecvBytes(ctx, 0)
+		require.ErrorIs(t, err, io.EOF)
+	})
 }
 
 // TestConnConcurrentSendersDoNotInterleave: frames from many goroutines
 // arrive whole.
 func TestConnConcurrentSendersDoNotInterleave(t *testing.T) {
 	ctx := context.Background()
-	for _, k := range pairKinds() {
-		t.Run(k.name, func(t *testing.T) {
-			a, b := k.make(t)
-			defer a.Close()
-			defer b.Close()
-			const senders, each = 8, 40
-			var wg sync.WaitGroup
-			for s := range senders {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range each {
-						n := []int{10, 5000, 20000, 70000}[i%4]
-						if err := a.SendBytes(ctx, bytes.Repeat([]byte{byte(s)}, n)); err != nil {
-							t.Error(err)
-							return
-						}
+	forEachPair(t, false, func(t *testing.T, k pairKind, a, b *Conn) {
+		const senders, each = 8, 40
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					n := []int{10, 5000, 20000, 70000}[i%4]
+					if err := a.SendBytes(ctx, bytes.Repeat([]byte{byte(s)}, n)); err != nil {
+						t.Error(err)
+						return
 					}
-				}()
-			}
-			counts := map[byte]int{}
-			for range senders * each {
-				got, err := b.RecvBytes(ctx, 0)
-				require.NoError(t, err)
-				require.NotEmpty(t, got)
-				require.Equal(t, bytes.Repeat(got[:1], len(got)), got, "interleaved frame")
-				counts[got[0]]++
-			}
-			wg.Wait()
-			for s := range senders {
-				require.Equal(t, each, counts[byte(s)])
-			}
-		})
-	}
+				}
+			}()
+		}
+		counts := map[byte]int{}
+		for range senders * each {
+			got, err := b.RecvBytes(ctx, 0)
+			require.NoError(t, err)
+			require.NotEmpty(t, got)
+			require.Equal(t, bytes.Repeat(got[:1], len(got)), got, "interleaved frame")
+			counts[got[0]]++
+		}
+		wg.Wait()
+		for s := range senders {
+			require.Equal(t, each, counts[byte(s)])
+		}
+	})
 }
 
 func TestConnRecvTimeoutAtBoundaryKeepsConn(t *testing.T) {
-	for _, k := range pairKinds() {
-		t.Run(k.name, func(t *testing.T) {
-			checkLeaks(t)
-			a, b := k.make(t)
-			defer a.Close()
-			defer b.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-			defer cancel()
-			start := time.Now()
-			_, err := b.RecvBytes(ctx, 0)
-			el := time.Since(start)
-			require.ErrorIs(t, err, mpbridge.ErrTimeout)
-			require.ErrorIs(t, err, context.DeadlineExceeded)
-			require.GreaterOrEqual(t, el, 90*time.Millisecond)
-			require.Less(t, el, 3*time.Second)
-			// Nothing was consumed: the Conn still works.
-			go func() { _ = a.SendBytes(context.Background(), []byte("later")) }()
-			got, err := b.RecvBytes(context.Background(), 0)
-			require.NoError(t, err)
-			require.Equal(t, "later", string(got))
+	forEachPair(t, false, func(t *testing.T, k pairKind, a, b *Conn) {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := b.RecvBytes(ctx, 0)
+		el := time.Since(start)
+		require.ErrorIs(t, err, mpbridge.ErrTimeout)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		require.GreaterOrEqual(t, el, 90*time.Millisecond)
+		require.Less(t, el, 3*time.Second)
+		// Nothing was consumed: the Conn still works.
+		go func() { _ = a.SendBytes(context.Background(), []byte("later")) }()
+		got, err := b.RecvBytes(context.Background(), 0)
+		require.NoError(t, err)
+		require.Equal(t, "later", string(got))
 
-			// Cancellation without a deadline.
-			ctx2, cancel2 := context.WithCancel(context.Background())
-			time.AfterFunc(50*time.Millisecond, cancel2)
-			_, err = b.RecvBytes(ctx2, 0)
-			require.ErrorIs(t, err, context.Canceled)
-			// An already-finished context fails at once.
-			_, err = b.RecvBytes(ctx2, 0)
-			require.ErrorIs(t, err, context.Canceled)
-		})
-	}
+		// Cancellation without a deadline.
+		ctx2, cancel2 := context.WithCancel(context.Background())
+		time.AfterFunc(50*time.Millisecond, cancel2)
+		_, err = b.RecvBytes(ctx2, 0)
+		require.ErrorIs(t, err, context.Canceled)
+		// An already-finished context fails at once.
+		_, err = b.RecvBytes(ctx2, 0)
+		require.ErrorIs(t, err, context.Canceled)
+	})
 }
 
 // TestConnRecvTimeoutMidFrame: a receive stopped inside a frame leaves the
 // Conn unreadable rather than out of step.
 func TestConnRecvTimeoutMidFrame(t *testing.T) {
-	for _, k := range pairKinds() {
-		if k.name == "netpipe" {
-			continue // net.Pipe writes block until read: covered by the others
-		}
-		t.Run(k.name, func(t *testing.T) {
-			a, b := k.make(t)
-			defer a.Close()
-			defer b.Close()
-			rawWrite(t, a, []byte{0, 0, 0, 10, 'a', 'b'})
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-			defer cancel()
-			_, err := b.RecvBytes(ctx, 0)
-			require.ErrorIs(t, err, mpbridge.ErrTimeout)
-			rawWrite(t, a, []byte("cdefghij"))
-			_, err = b.RecvBytes(context.Background(), 0)
-			require.Error(t, err)
-			require.ErrorIs(t, err, mpbridge.ErrTimeout, "the sticky error wraps the first")
-		})
-	}
+	forEachPair(t, true, func(t *testing.T, k pairKind, a, b *Conn) {
+		rawWrite(t, a, []byte{0, 0, 0, 10, 'a', 'b'})
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_, err := b.RecvBytes(ctx, 0)
+		require.ErrorIs(t, err, mpbridge.ErrTimeout)
+		rawWrite(t, a, []byte("cdefghij"))
+		_, err = b.RecvBytes(context.Background(), 0)
+		require.Error(t, err)
+		require.ErrorIs(t, err, mpbridge.ErrTimeout, "the sticky error wraps the first")
+	})
 }
 
 // rawWrite writes bytes to c's descriptor, bypassing the framing.
@@ -258,14 +251,8 @@ func TestConnBadInput(t *testing.T) {
 		{"2 GiB announced", []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x80, 0, 0, 0}, []error{mpbridge.ErrTooLarge}},
 		{"over the cap", []byte{0x10, 0, 0, 1}, []error{mpbridge.ErrTooLarge}},
 	} {
-		for _, k := range pairKinds() {
-			if k.name == "netpipe" {
-				continue
-			}
-			t.Run(tc.name+"/"+k.name, func(t *testing.T) {
-				checkLeaks(t)
-				a, b := k.make(t)
-				defer b.Close()
+		t.Run(tc.name, func(t *testing.T) {
+			forEachPair(t, true, func(t *testing.T, _ pairKind, a, b *Conn) {
 				rawWrite(t, a, tc.bytes)
 				require.NoError(t, a.Close()) // the peer closes mid-frame
 				_, err := b.RecvBytes(context.Background(), 0)
@@ -278,7 +265,7 @@ func TestConnBadInput(t *testing.T) {
 				require.Error(t, err2)
 				require.NotErrorIs(t, err2, io.EOF)
 			})
-		}
+		})
 	}
 }
 
@@ -310,135 +297,111 @@ func TestConnMaxLen(t *testing.T) {
 
 func TestConnRecvBytesInto(t *testing.T) {
 	ctx := context.Background()
-	for _, k := range pairKinds() {
-		t.Run(k.name, func(t *testing.T) {
-			a, b := k.make(t)
-			defer a.Close()
-			defer b.Close()
-			go func() {
-				for _, p := range [][]byte{[]byte("hello"), payload(300000, 3), []byte("after"), {}} {
-					if err := a.SendBytes(ctx, p); err != nil {
-						t.Error(err)
-					}
+	forEachPair(t, false, func(t *testing.T, k pairKind, a, b *Conn) {
+		go func() {
+			for _, p := range [][]byte{[]byte("hello"), payload(300000, 3), []byte("after"), {}} {
+				if err := a.SendBytes(ctx, p); err != nil {
+					t.Error(err)
 				}
-			}()
-			buf := make([]byte, 100)
-			n, err := b.RecvBytesInto(ctx, buf)
-			require.NoError(t, err)
-			require.Equal(t, "hello", string(buf[:n]))
-			n, err = b.RecvBytesInto(ctx, buf)
-			var short *BufferTooShortError
-			require.ErrorAs(t, err, &short)
-			require.Zero(t, n)
-			require.Equal(t, 100, short.Buf)
-			require.True(t, bytes.Equal(payload(300000, 3), short.Msg))
-			n, err = b.RecvBytesInto(ctx, buf)
-			require.NoError(t, err, "usable after BufferTooShort")
-			require.Equal(t, "after", string(buf[:n]))
-			n, err = b.RecvBytesInto(ctx, buf)
-			require.NoError(t, err)
-			require.Zero(t, n)
-		})
-	}
+			}
+		}()
+		buf := make([]byte, 100)
+		n, err := b.RecvBytesInto(ctx, buf)
+		require.NoError(t, err)
+		require.Equal(t, "hello", string(buf[:n]))
+		n, err = b.RecvBytesInto(ctx, buf)
+		var short *BufferTooShortError
+		require.ErrorAs(t, err, &short)
+		require.Zero(t, n)
+		require.Equal(t, 100, short.Buf)
+		require.True(t, bytes.Equal(payload(300000, 3), short.Msg))
+		n, err = b.RecvBytesInto(ctx, buf)
+		require.NoError(t, err, "usable after BufferTooShort")
+		require.Equal(t, "after", string(buf[:n]))
+		n, err = b.RecvBytesInto(ctx, buf)
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
 }
 
 // TestConnZeroAllocs: SendBytes and RecvBytesInto with a reused buffer
 // allocate nothing per message.
 func TestConnZeroAllocs(t *testing.T) {
 	ctx := context.Background()
-	for _, k := range pairKinds() {
-		if k.name == "netpipe" {
-			continue
-		}
-		t.Run(k.name, func(t *testing.T) {
-			a, b := k.make(t)
-			defer a.Close()
-			defer b.Close()
-			msg := payload(512, 1)
-			buf := make([]byte, 1024)
-			allocs := testing.AllocsPerRun(200, func() {
-				if err := a.SendBytes(ctx, msg); err != nil {
-					t.Fatal(err)
-				}
-				if _, err := b.RecvBytesInto(ctx, buf); err != nil {
-					t.Fatal(err)
-				}
-			})
-			require.Zero(t, allocs)
+	forEachPair(t, true, func(t *testing.T, k pairKind, a, b *Conn) {
+		msg := payload(512, 1)
+		buf := make([]byte, 1024)
+		allocs := testing.AllocsPerRun(200, func() {
+			if err := a.SendBytes(ctx, msg); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.RecvBytesInto(ctx, buf); err != nil {
+				t.Fatal(err)
+			}
 		})
-	}
+		require.Zero(t, allocs)
+	})
 }
 
 func TestConnPoll(t *testing.T) {
-	for _, k := range pairKinds() {
-		t.Run(k.name, func(t *testing.T) {
-			checkLeaks(t)
-			a, b := k.make(t)
-			defer a.Close()
-			defer b.Close()
-			ctx := context.Background()
-			ok, err := b.Poll(ctx, 0)
-			require.NoError(t, err)
-			require.False(t, ok)
+	forEachPair(t, false, func(t *testing.T, k pairKind, a, b *Conn) {
+		ctx := context.Background()
+		ok, err := b.Poll(ctx, 0)
+		require.NoError(t, err)
+		require.False(t, ok)
 
-			start := time.Now()
-			ok, err = b.Poll(ctx, 80*time.Millisecond)
-			require.NoError(t, err)
-			require.False(t, ok)
-			require.GreaterOrEqual(t, time.Since(start), 75*time.Millisecond)
+		start := time.Now()
+		ok, err = b.Poll(ctx, 80*time.Millisecond)
+		require.NoError(t, err)
+		require.False(t, ok)
+		require.GreaterOrEqual(t, time.Since(start), 75*time.Millisecond)
 
-			// A context deadline before the timeout ends the wait.
-			cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-			_, err = b.Poll(cctx, -1)
-			cancel()
-			require.ErrorIs(t, err, mpbridge.ErrTimeout)
+		// A context deadline before the timeout ends the wait.
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		_, err = b.Poll(cctx, -1)
+		cancel()
+		require.ErrorIs(t, err, mpbridge.ErrTimeout)
 
-			go func() {
-				time.Sleep(30 * time.Millisecond)
-				_ = a.SendBytes(ctx, []byte("ping"))
-			}()
-			ok, err = b.Poll(ctx, 5*time.Second)
-			require.NoError(t, err)
-			require.True(t, ok)
-			got, err := b.RecvBytes(ctx, 0)
-			require.NoError(t, err)
-			require.Equal(t, "ping", string(got))
+		go func() {
+			time.Sleep(30 * time.Millisecond)
+			_ = a.SendBytes(ctx, []byte("ping"))
+		}()
+		ok, err = b.Poll(ctx, 5*time.Second)
+		require.NoError(t, err)
+		require.True(t, ok)
+		got, err := b.RecvBytes(ctx, 0)
+		require.NoError(t, err)
+		require.Equal(t, "ping", string(got))
 
-			// The peer's end of stream counts as input, as in Python.
-			require.NoError(t, a.Close())
-			ok, err = b.Poll(ctx, 5*time.Second)
-			require.NoError(t, err)
-			require.True(t, ok)
-		})
-	}
+		// The peer's end of stream counts as input, as in Python.
+		require.NoError(t, a.Close())
+		ok, err = b.Poll(ctx, 5*time.Second)
+		require.NoError(t, err)
+		require.True(t, ok)
+	})
 }
 
 // TestConnCloseUnblocks: Close ends calls blocked in other goroutines.
 func TestConnCloseUnblocks(t *testing.T) {
-	for _, k := range pairKinds() {
-		t.Run(k.name, func(t *testing.T) {
-			checkLeaks(t)
-			a, b := k.make(t)
-			defer a.Close()
-			errc := make(chan error, 2)
-			go func() { _, err := b.RecvBytes(context.Background(), 0); errc <- err }()
-			go func() { _, err := b.Poll(context.Background(), -1); errc <- err }()
-			time.Sleep(50 * time.Millisecond)
-			require.NoError(t, b.Close())
-			for range 2 {
-				select {
-				case err := <-errc:
-					require.ErrorIs(t, err, mpbridge.ErrClosed)
-				case <-time.After(3 * time.Second):
-					t.Fatal("blocked call not ended by Close")
-				}
+	forEachPair(t, false, func(t *testing.T, k pairKind, a, b *Conn) {
+		errc := make(chan error, 2)
+		go func() { _, err := b.RecvBytes(context.Background(), 0); errc <- err }()
+		go func() { _, err := b.Poll(context.Background(), -1); errc <- err }()
+		time.Sleep(50 * time.Millisecond)
+		require.NoError(t, b.Close())
+		for range 2 {
+			select {
+			case err := <-errc:
+				require.ErrorIs(t, err, mpbridge.ErrClosed)
+			case <-time.After(3 * time.Second):
+				t.Fatal("blocked call not ended by Close")
 			}
-			require.NoError(t, b.Close(), "second Close")
-			require.ErrorIs(t, b.SendBytes(context.Background(), nil), mpbridge.ErrClosed)
-			_, err := b.File()
-			require.ErrorIs(t, err, mpbridge.ErrClosed)
-		})
-	}
+		}
+		require.NoError(t, b.Close(), "second Close")
+		require.ErrorIs(t, b.SendBytes(context.Background(), nil), mpbridge.ErrClosed)
+		_, err := b.File()
+		require.ErrorIs(t, err, mpbridge.ErrClosed)
+	})
 }
 
 // TestConnSendBlockedOnFullPipe: a send waiting for the reader honours its

@@ -83,6 +83,35 @@ func peer(t *testing.T, script func(p *Conn) error) (c *Conn, wait func() error)
 	}
 }
 
+// peerCase is a hand-made peer and the outcome expected on the Go side.
+type peerCase struct {
+	name   string
+	script func(p *Conn) error
+	refuse bool // Options.RefuseLegacy on the Go side
+	kind   AuthErrorKind
+	reason string
+}
+
+// runPeerCases plays each peer against side (DeliverChallenge or
+// AnswerChallenge) with a 300 ms deadline.
+func runPeerCases(t *testing.T, cases []peerCase, side func(context.Context, *Conn, []byte) error) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLeaks(t)
+			c, wait := peer(t, tc.script)
+			c.opts.RefuseLegacy = tc.refuse
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			err := side(ctx, c, testKey)
+			checkAuth(t, err, tc.kind, tc.reason)
+			if tc.kind == AuthTimeout {
+				require.ErrorIs(t, err, mpbridge.ErrTimeout)
+			}
+			require.NoError(t, wait())
+		})
+	}
+}
+
 func expect(p *Conn, want string) error {
 	got, err := p.RecvBytes(context.Background(), 1000)
 	if err != nil {
@@ -199,13 +228,7 @@ func TestDeliverChallengePeers(t *testing.T) {
 	prefixed := func(name string) func([]byte) []byte {
 		return func(m []byte) []byte { return append([]byte("{"+name+"}"), mac(name, testKey, m)...) }
 	}
-	for _, tc := range []struct {
-		name   string
-		script func(p *Conn) error
-		refuse bool
-		kind   AuthErrorKind
-		reason string
-	}{
+	runPeerCases(t, []peerCase{
 		{name: "sha256", script: reply(prefixed("sha256"), welcomeMsg)},
 		{name: "sha384 accepted", script: reply(prefixed("sha384"), welcomeMsg)},
 		{name: "sha3_256", script: reply(prefixed("sha3_256"), welcomeMsg)},
@@ -245,21 +268,7 @@ func TestDeliverChallengePeers(t *testing.T) {
 			}
 			return err
 		}, kind: AuthTimeout, reason: "timed out waiting for the reply"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			checkLeaks(t)
-			c, wait := peer(t, tc.script)
-			c.opts.RefuseLegacy = tc.refuse
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			err := DeliverChallenge(ctx, c, testKey)
-			checkAuth(t, err, tc.kind, tc.reason)
-			if tc.kind == AuthTimeout {
-				require.ErrorIs(t, err, mpbridge.ErrTimeout)
-			}
-			require.NoError(t, wait())
-		})
-	}
+	}, DeliverChallenge)
 }
 
 // TestAnswerChallengePeers plays hand-made challengers against the Go
@@ -291,13 +300,7 @@ func TestAnswerChallengePeers(t *testing.T) {
 		return func(m []byte) []byte { return append([]byte("{"+name+"}"), mac(name, testKey, m)...) }
 	}
 	chal := func(s string, n int) []byte { return append([]byte(challengeTag+s), seq(n)...) }
-	for _, tc := range []struct {
-		name   string
-		script func(p *Conn) error
-		refuse bool
-		kind   AuthErrorKind
-		reason string
-	}{
+	runPeerCases(t, []peerCase{
 		{name: "legacy 20-byte nonce", script: challenge(chal("", 20), md5Of, welcomeMsg)},
 		{name: "modern sha256", script: challenge(chal("{sha256}", 40), prefixed("sha256"), welcomeMsg)},
 		{name: "modern sha3_384", script: challenge(chal("{sha3_384}", 40), prefixed("sha3_384"), welcomeMsg)},
@@ -327,17 +330,7 @@ func TestAnswerChallengePeers(t *testing.T) {
 			}
 			return err
 		}, kind: AuthTimeout, reason: "timed out waiting for the challenge"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			checkLeaks(t)
-			c, wait := peer(t, tc.script)
-			c.opts.RefuseLegacy = tc.refuse
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			checkAuth(t, AnswerChallenge(ctx, c, testKey), tc.kind, tc.reason)
-			require.NoError(t, wait())
-		})
-	}
+	}, AnswerChallenge)
 }
 
 func TestDigestOf(t *testing.T) {

@@ -114,15 +114,16 @@ func (t *sockTransport) disarm(read bool) {
 }
 
 // limitRead brings the read deadline forward to d if it is earlier than
-// the one armed; disarm clears it.
-func (t *sockTransport) limitRead(ctx context.Context, d time.Time) {
+// the one armed, and reports whether it did; disarm clears it.
+func (t *sockTransport) limitRead(ctx context.Context, d time.Time) bool {
 	if cd, ok := ctx.Deadline(); ok && !d.Before(cd) {
-		return
+		return false
 	}
 	t.r.mu.Lock()
 	_ = t.c.SetReadDeadline(d)
 	t.r.deadline = true
 	t.r.mu.Unlock()
+	return true
 }
 
 func (t *sockTransport) Read(p []byte) (int, error) {
@@ -151,8 +152,9 @@ func (t *sockTransport) poll(ctx context.Context, timeout time.Duration) (bool, 
 		return false, err
 	}
 	defer t.disarm(true)
+	byTimeout := false
 	if timeout >= 0 {
-		t.limitRead(ctx, time.Now().Add(timeout))
+		byTimeout = t.limitRead(ctx, time.Now().Add(timeout))
 	}
 	var err error
 	if t.rc != nil {
@@ -179,6 +181,9 @@ func (t *sockTransport) poll(ctx context.Context, timeout time.Duration) (bool, 
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		if ctx.Err() != nil {
 			return false, ctxErr(ctx)
+		}
+		if !byTimeout {
+			return false, errTimeout // the context's deadline, a little early
 		}
 		return false, nil // the poll timeout
 	}
