@@ -5,6 +5,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -85,6 +86,8 @@ func TestMPQueueInterop(t *testing.T) {
 		t.Run("JoinableAcross", func(t *testing.T) { testJoinable(t, h, opts) })
 		t.Run("BigItems", func(t *testing.T) { testBigItems(t, h, opts) })
 		t.Run("SimpleQueue", func(t *testing.T) { testSimpleQueue(t, h, opts) })
+		t.Run("PickledGoToPython", func(t *testing.T) { testPickledGoToPython(t, py, opts) })
+		t.Run("PickledPythonToGo", func(t *testing.T) { testPickledPythonToGo(t, h) })
 		t.Run("Mixed", func(t *testing.T) { testMixed(t, py, opts) })
 	})
 }
@@ -521,4 +524,88 @@ func TestMPQueueGoChild(t *testing.T) {
 	require.NoError(t, err)
 	fmt.Println(string(out))
 	require.NoError(t, q.Close())
+}
+
+// A JoinableQueue pickled by Go in CPython's spawn form is unpickled by a
+// fresh Python process that inherited the pipe as fds 3 and 4, as a spawned
+// child would: it gets the items Go put and marks them done for Go's Join.
+func testPickledGoToPython(t *testing.T, py pytest.Python, opts *mpqueue.Options) {
+	q, err := mpqueue.NewJoinable(0, opts)
+	require.NoError(t, err)
+	defer q.Close()
+	r, w := q.Files()
+	childFd := map[int]int{int(r.Fd()): 3, int(w.Fd()): 4}
+	obj, err := q.Reduce(func(fd int) (any, error) { return mpqueue.SpawnDupFd(childFd[fd]) }, os.Getpid())
+	require.NoError(t, err)
+	data, err := pickle.Marshal(obj)
+	require.NoError(t, err)
+	ctx := ctxFor(t, 30*time.Second)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, q.Put(ctx, pickle.Tuple{"item", int64(i)}))
+	}
+	cmd := py.Command("-c", `
+import pickle, sys
+q = pickle.loads(bytes.fromhex(sys.argv[1]))
+print(type(q).__name__, q._maxsize, q._reader.fileno(), q._writer.fileno())
+for _ in range(3):
+    print(q.get(timeout=10))
+    q.task_done()
+q.put('bye')
+q.close(); q.join_thread()
+`, fmt.Sprintf("%x", data))
+	cmd.ExtraFiles = []*os.File{r, w}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = os.Stderr
+	pytest.Start(t, cmd)
+	require.NoError(t, q.Join(ctx))
+	v, err := q.Get(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "bye", v)
+	require.NoError(t, cmd.Wait())
+	require.Equal(t, "JoinableQueue 2147483647 3 4\n('item', 0)\n('item', 1)\n('item', 2)\n", out.String())
+}
+
+// A Queue pickled by CPython while "spawning" (a stand-in spawning Popen
+// is installed, as popen_spawn_posix does) is parsed by Go, which opens the
+// same pipe through /proc and gets what Python put.
+func testPickledPythonToGo(t *testing.T, h *pytest.Helper) {
+	var res struct {
+		Pickle string `json:"pickle"`
+		Pid    int    `json:"pid"`
+	}
+	pyExec(t, h, &res, `
+import os
+from multiprocessing import context, popen_spawn_posix
+class _Popen:
+    DupFd = popen_spawn_posix._DupFd
+    def duplicate_for_child(self, fd):
+        return fd
+q = P.objs['q'] = P.create({"type": "JoinableQueue", "maxsize": 3})
+context.set_spawning_popen(_Popen())
+try:
+    data = context.reduction.ForkingPickler.dumps(q)
+finally:
+    context.set_spawning_popen(None)
+q.put('from python')
+result = {"pickle": data.hex(), "pid": os.getpid()}
+del q, data`)
+	raw, err := hex.DecodeString(res.Pickle)
+	require.NoError(t, err)
+	v, err := pickle.Loads(raw)
+	require.NoError(t, err)
+	hd, err := mpqueue.ParseHandles(v, mpqueue.SpawnFd)
+	require.NoError(t, err)
+	require.Equal(t, mpqueue.TypeJoinableQueue, hd.Type)
+	require.Equal(t, 3, hd.Maxsize)
+	openProcFds(t, &hd, res.Pid)
+	q, err := mpqueue.AttachJoinable(hd, nil)
+	require.NoError(t, err)
+	defer q.Close()
+	ctx := ctxFor(t, 30*time.Second)
+	got, err := q.Get(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "from python", got)
+	require.NoError(t, q.TaskDone(ctx))
+	pyExec(t, h, nil, `P.objs['q'].join(); P.drop('q'); result = 1`)
 }

@@ -110,7 +110,7 @@ func testEventPythonSet(t *testing.T, h *pytest.Helper) {
 	defer cond.Close()
 	require.Eventually(t, func() bool {
 		var n int
-		pyExec(t, h, &n, `c = P.objs['e']._cond; result = c._sleeping_count.get_value() - c._woken_count.get_value()`)
+		pyExec(t, h, &n, `c = P.objs['e']._cond; result = c._sleeping_count.get_value() - c._woken_count.get_value(); del c`)
 		return n == 2
 	}, 10*time.Second, 5*time.Millisecond)
 	pyExec(t, h, nil, `P.objs['e'].set(); result = 1`)

@@ -400,3 +400,5 @@ func TestJoinableQueue(t *testing.T) {
 	require.NotNil(t, h.Cond)
 	require.NotEmpty(t, h.Unfinished)
 }
+
+func dup(fd int) (int, error) { return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0) }
