@@ -137,4 +137,3 @@ with m.Pool(2) as p:
 		})
 	}
 }
-

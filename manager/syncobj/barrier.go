@@ -260,4 +260,3 @@ func (b *Barrier) Repr() string {
 	}
 	return fmt.Sprintf("<threading.Barrier: waiters=%d/%d>", n, b.parties)
 }
-

@@ -165,4 +165,3 @@ func (c *Condition) Repr() string {
 	}
 	return fmt.Sprintf("<Condition(%s, %d)>", lr, n)
 }
-

@@ -70,4 +70,3 @@ func (e *Event) Repr() string {
 	}
 	return "<threading.Event: unset>"
 }
-

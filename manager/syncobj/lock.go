@@ -303,4 +303,3 @@ func (l *RLock) Repr() string {
 	}
 	return "<unlocked _thread.RLock object count=0>"
 }
-

@@ -204,4 +204,3 @@ func (p *Pool) Call(ctx context.Context, owner Owner, method string, args pickle
 
 // Repr is the pool's repr.
 func (p *Pool) Repr() string { return "<multiprocessing.pool.Pool state=RUN pool_size=0>" }
-

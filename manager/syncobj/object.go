@@ -34,8 +34,8 @@ type Reprer interface {
 // Valuer is implemented by objects that can be copied by value, used for
 // the manager protocol's #GETVALUE (a proxy's _getvalue()). Value returns
 // a snapshot in the pickle value model, shaped as CPython pickles the
-// referent, or the exception pickling it raises in CPython (a lock cannot
-// be pickled).
+// referent. Objects CPython cannot pickle (locks, events, barriers) do not
+// implement it.
 type Valuer interface {
 	Value() (any, error)
 }

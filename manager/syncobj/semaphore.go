@@ -154,4 +154,3 @@ func (s *Semaphore) Repr() string {
 	}
 	return fmt.Sprintf("<threading.Semaphore: value=%d>", s.value)
 }
-
