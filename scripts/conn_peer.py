@@ -103,17 +103,20 @@ def op_recv_bytes(req):
     return base64.b64encode(_conn(req).recv_bytes(req.get("maxlength"))).decode()
 
 
-def _dest(req):
-    return _conns[req["to"]] if req.get("to") else _conn(req)
+def _echo(req, recv, send, describe):
+    """Receive count messages from cid and send each back (or to `to`)."""
+    c = _conn(req)
+    out = _conns[req["to"]] if req.get("to") else c
+    seen = []
+    for _ in range(req["count"]):
+        m = getattr(c, recv)()
+        getattr(out, send)(m)
+        seen.append(describe(m))
+    return seen
 
 
 def op_echo_bytes(req):
-    c, out, sizes = _conn(req), _dest(req), []
-    for _ in range(req["count"]):
-        b = c.recv_bytes()
-        out.send_bytes(b)
-        sizes.append(len(b))
-    return sizes
+    return _echo(req, "recv_bytes", "send_bytes", len)
 
 
 def op_send(req):
@@ -125,12 +128,7 @@ def op_recv(req):
 
 
 def op_echo(req):
-    c, out, reprs = _conn(req), _dest(req), []
-    for _ in range(req["count"]):
-        obj = c.recv()
-        out.send(obj)
-        reprs.append(repr(obj))
-    return reprs
+    return _echo(req, "recv", "send", repr)
 
 
 def op_check(req):
