@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -579,4 +581,131 @@ func TestManagerReliability(t *testing.T) {
 	}
 	n, _ := s.queue.Qsize(ctx)
 	require.Equal(t, 0, n)
+}
+
+// mgrBuildCLI builds cmd/mpbridge once per test binary.
+var mgrCLI struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func buildMpbridge(t *testing.T) string {
+	t.Helper()
+	mgrCLI.once.Do(func() {
+		dir, err := os.MkdirTemp("", "mpbridge-cli")
+		if err != nil {
+			mgrCLI.err = err
+			return
+		}
+		mgrCLI.path = dir + "/mpbridge"
+		cmd := exec.Command("go", "build", "-o", mgrCLI.path, "./cmd/mpbridge")
+		cmd.Dir = pytest.RepoRoot()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			mgrCLI.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, mgrCLI.err)
+	return mgrCLI.path
+}
+
+func mgrFreePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// mpbridge serve is a drop-in for a Python BaseManager server process:
+// the README's Python client works against it with every version, the
+// queue command feeds and reads it, and it stops cleanly on SIGTERM and on
+// a shutdown request.
+func TestManagerCLI(t *testing.T) {
+	bin := buildMpbridge(t)
+	port := mgrFreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	serve := exec.Command(bin, "serve", "--addr", addr, "--authkey-env", "MPB_AUTHKEY", "--queue", "get_queue", "--queue", "jobs=1")
+	serve.Env = append(os.Environ(), "MPB_AUTHKEY=secret")
+	var serveErr strings.Builder
+	serve.Stderr = &serveErr
+	pytest.Start(t, serve)
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond)
+
+	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
+		cmd := py.Command(pytest.RepoRoot() + "/examples/serve_queue/client.py")
+		cmd.Env = append(cmd.Env, "MPB_AUTHKEY=secret", fmt.Sprintf("MPB_PORT=%d", port))
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		require.Equal(t, "{'hello': 'from Python'}\n", string(out))
+	})
+
+	q := func(args ...string) (string, error) {
+		args = append([]string{"queue", args[0], "--addr", addr, "--authkey-hex", hex.EncodeToString([]byte("secret"))}, args[1:]...)
+		cmd := exec.Command(bin, args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return string(out), fmt.Errorf("%v: %s", err, stderr.String())
+		}
+		return string(out), nil
+	}
+	_, err := q("put", `{"a": [1, 2.5, null]}`, `"x"`, "7")
+	require.NoError(t, err)
+	out, err := q("size")
+	require.NoError(t, err)
+	require.Equal(t, "3\n", out)
+	out, err = q("get", "--count", "3")
+	require.NoError(t, err)
+	require.Equal(t, "{\"a\":[1,2.5,null]}\n\"x\"\n7\n", out)
+	start := time.Now()
+	_, err = q("get", "--timeout", "200ms")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "timed out after 200ms")
+	require.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+	_, err = q("put", "--typeid", "jobs", "--timeout", "200ms", "--", "1", "-2")
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "timed out after 200ms putting -2: the queue stayed full")
+	out, err = q("get", "--typeid", "jobs")
+	require.NoError(t, err)
+	require.Equal(t, "1\n", out)
+
+	require.NoError(t, serve.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, serve.Wait())
+	require.Contains(t, serveErr.String(), "mpbridge serve: stopped")
+
+	// No authkey flag: one is generated and printed; a shutdown request
+	// stops the server.
+	port = mgrFreePort(t)
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	serve = exec.Command(bin, "serve", "--addr", addr, "--queue", "get_queue")
+	stderr, err := serve.StderrPipe()
+	require.NoError(t, err)
+	pytest.Start(t, serve)
+	sc := bufio.NewScanner(stderr)
+	require.True(t, sc.Scan())
+	line := sc.Text()
+	require.True(t, strings.HasPrefix(line, "mpbridge serve: authkey (hex): "), line)
+	key, err := hex.DecodeString(strings.TrimPrefix(line, "mpbridge serve: authkey (hex): "))
+	require.NoError(t, err)
+	require.Len(t, key, 32)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	ctx := context.Background()
+	var c *manager.Client
+	require.Eventually(t, func() bool {
+		c, err = manager.Dial(ctx, addr, key, nil)
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, c.Shutdown(ctx))
+	require.NoError(t, serve.Wait())
 }
