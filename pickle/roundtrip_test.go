@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpbridge/mpbridge"
 	"github.com/mpbridge/mpbridge/internal/pytest"
 	"github.com/mpbridge/mpbridge/pickle"
 )
@@ -277,4 +279,40 @@ func (e *equaler) object(path string, a, b *pickle.Object) error {
 		return err
 	}
 	return e.eq(path+".state", a.State, b.State)
+}
+
+// A manager request as multiprocessing sends it: the bytes are CPython's
+// (PROTOCOL.md §3.12, conn3), and decoding gives the value back.
+func Example_managerRequest() {
+	req := pickle.Tuple{nil, "create", pickle.Tuple{"get_queue"}, pickle.NewDict(0)}
+	data, err := pickle.Dumps(req, pickle.DefaultProtocol)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("% x\n", data)
+
+	v, err := pickle.Loads(data)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(v.(pickle.Tuple)[1])
+	// Output:
+	// 80 04 95 1e 00 00 00 00 00 00 00 28 4e 8c 06 63 72 65 61 74 65 94 8c 09 67 65 74 5f 71 75 65 75 65 94 85 94 7d 94 74 94 2e
+	// create
+}
+
+// A manager's ('#ERROR', queue.Empty()) reply, as a CPython 3.12 server
+// sends it: the exception decodes to a Go error that matches
+// mpbridge.ErrEmpty.
+func Example_managerErrorReply() {
+	data := []byte("\x80\x04\x95\x22\x00\x00\x00\x00\x00\x00\x00\x8c\x06#ERROR\x94\x8c\x06_queue\x94\x8c\x05Empty\x94\x93\x94)R\x94\x86\x94.")
+	v, err := pickle.Loads(data)
+	if err != nil {
+		panic(err)
+	}
+	reply := v.(pickle.Tuple)
+	remote := reply[1].(error)
+	fmt.Println(reply[0], remote, errors.Is(remote, mpbridge.ErrEmpty))
+	// Output:
+	// #ERROR Empty() true
 }
