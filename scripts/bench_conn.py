@@ -132,26 +132,34 @@ def python_figures():
     return out
 
 
-_GO_LINE = re.compile(r"^BenchmarkConn/(\w+)/(\d+)/(raw|conn)/(throughput|rtt)-\d+\s+\d+\s+([\d.]+) ns/op"
-                      r"(?:\s+[\d.]+ MB/s)?(?:\s+(\d+) B/op\s+(\d+) allocs/op)?")
+_GO_LINE = re.compile(r"^BenchmarkConn/(\w+)/(\d+)/(raw|conn)/(throughput|rtt)-\d+\s+\d+\s+([\d.]+) ns/op")
+_GO_METRIC = re.compile(r"([\d.]+) (cpu-ns/op|allocs/op)")
 
 
 def go_figures(count, benchtime):
+    """Run the Go benchmarks; return {(channel, size, mode, impl): (wall s, cpu s)}
+    (medians over the runs) and {key: allocs per op}."""
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cmd = ["go", "test", "-run", "^$", "-bench", "^BenchmarkConn$", "-benchmem",
            "-count", str(count), "-benchtime", benchtime, "./connection/"]
     print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
     text = subprocess.run(cmd, cwd=repo, check=True, stdout=subprocess.PIPE,
                           universal_newlines=True).stdout
-    runs, allocs = {}, {}
+    wall, cpu, allocs = {}, {}, {}
     for line in text.splitlines():
         m = _GO_LINE.match(line)
-        if m:
-            key = (m.group(1), int(m.group(2)), m.group(4), m.group(3))
-            runs.setdefault(key, []).append(float(m.group(5)) * 1e-9)
-            if m.group(7) is not None:
-                allocs[key] = max(allocs.get(key, 0), int(m.group(7)))
-    return {k: statistics.median(v) for k, v in runs.items()}, allocs
+        if not m:
+            continue
+        key = (m.group(1), int(m.group(2)), m.group(4), m.group(3))
+        wall.setdefault(key, []).append(float(m.group(5)) * 1e-9)
+        for value, unit in _GO_METRIC.findall(line):
+            if unit == "cpu-ns/op":
+                cpu.setdefault(key, []).append(float(value) * 1e-9)
+            else:
+                allocs[key] = max(allocs.get(key, 0), int(float(value)))
+    figures = {k: (statistics.median(v), statistics.median(cpu.get(k, [float("nan")])))
+               for k, v in wall.items()}
+    return figures, allocs
 
 
 def table(go, allocs, py, count):
@@ -162,12 +170,14 @@ def table(go, allocs, py, count):
         return "%.1f" % (sec * 1e6)
 
     lines = []
-    for mode, unit, fmt in (("throughput", "MB/s", None), ("rtt", "µs per round trip", None)):
+    for mode in ("throughput", "rtt"):
+        what = "MB/s of payload, one way" if mode == "throughput" else "µs per round trip"
         lines.append("")
-        lines.append("%s (%s; Go figures are the median of %d runs)" % (mode, unit, count))
+        lines.append("**%s** (%s; Go: median of %d runs)" % (mode, what, count))
         lines.append("")
-        lines.append("| channel | payload | raw Go loop | Go Conn | Conn / raw | allocs per msg | Python Connection |")
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append("| channel | payload | raw Go loop | Go Conn | Conn / raw | Conn / raw (CPU) "
+                     "| allocs/msg | Python Connection |")
+        lines.append("|---|---|---|---|---|---|---|---|")
         for ch in CHANNELS:
             for size in SIZES:
                 raw = go.get((ch, size, mode, "raw"))
@@ -175,16 +185,13 @@ def table(go, allocs, py, count):
                 p = py.get((ch, size, mode)) if py else None
                 if raw is None or conn is None:
                     continue
-                if mode == "throughput":
-                    cells = [mbps(size, raw), mbps(size, conn), "%.0f%%" % (100 * raw / conn),
-                             mbps(size, p) if p else "-"]
-                else:
-                    cells = [us(raw), us(conn), "%.0f%%" % (100 * raw / conn), us(p) if p else "-"]
+                show = (lambda sec: mbps(size, sec)) if mode == "throughput" else us
                 a = allocs.get((ch, size, mode, "conn"), 0)
                 if mode == "rtt":
-                    a = "%g" % (a / 2.0)  # two messages per round trip
-                lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                    ch, "512 B" if size == 512 else "64 KiB", cells[0], cells[1], cells[2], a, cells[3]))
+                    a = a / 2.0  # two messages per round trip
+                lines.append("| %s | %s | %s | %s | %.0f%% | %.0f%% | %g | %s |" % (
+                    ch, "512 B" if size == 512 else "64 KiB", show(raw[0]), show(conn[0]),
+                    100 * raw[0] / conn[0], 100 * raw[1] / conn[1], a, show(p) if p else "-"))
     return "\n".join(lines)
 
 
