@@ -533,3 +533,38 @@ func TestFromFileRegularFile(t *testing.T) {
 	_, err = c.RecvBytes(ctx, 0)
 	require.ErrorIs(t, err, io.EOF)
 }
+
+// TestConnWithoutNowait runs descriptor Conns the way they run on kernels
+// without RWF_NOWAIT for the descriptor: poll(2), then a plain read/write.
+func TestConnWithoutNowait(t *testing.T) {
+	checkLeaks(t)
+	ctx := context.Background()
+	a, b, err := Pipe(true)
+	require.NoError(t, err)
+	defer a.Close()
+	defer b.Close()
+	for _, c := range []*Conn{a, b} {
+		c.tr.(*fdTransport).nowait.Store(0)
+	}
+	go func() {
+		for _, n := range testSizes {
+			if err := a.SendBytes(ctx, payload(n, 5)); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	for _, n := range testSizes {
+		got, err := b.RecvBytes(ctx, 0)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(payload(n, 5), got), "size %d", n)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = b.RecvBytes(tctx, 0)
+	require.ErrorIs(t, err, mpbridge.ErrTimeout)
+	errc := make(chan error, 1)
+	go func() { _, err := b.RecvBytes(ctx, 0); errc <- err }()
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, b.Close())
+	require.ErrorIs(t, <-errc, mpbridge.ErrClosed)
+}

@@ -102,7 +102,7 @@ func (t *fdTransport) Read(p []byte) (int, error) {
 		if t.closed.Load() {
 			return 0, errClosed
 		}
-		n, errno := t.tryIO(p, &t.riov, unix.SYS_PREADV2, unix.POLLIN, t.rctx)
+		n, errno := t.tryIO(p, &t.riov, false, t.rctx)
 		if first {
 			t.waited = errno == unix.EAGAIN
 			first = false
@@ -130,7 +130,7 @@ func (t *fdTransport) Write(p []byte) (int, error) {
 		if t.closed.Load() {
 			return done, errClosed
 		}
-		n, errno := t.tryIO(p[done:], &t.wiov, unix.SYS_PWRITEV2, unix.POLLOUT, t.wctx)
+		n, errno := t.tryIO(p[done:], &t.wiov, true, t.wctx)
 		switch errno {
 		case 0:
 			done += n
@@ -146,16 +146,20 @@ func (t *fdTransport) Write(p []byte) (int, error) {
 	return done, nil
 }
 
-// tryIO makes one read or write (trap SYS_PREADV2 or SYS_PWRITEV2) that does
-// not block: with RWF_NOWAIT, or after poll(2) reported the descriptor
-// ready when the kernel does not support RWF_NOWAIT for it.
-func (t *fdTransport) tryIO(p []byte, iov *unix.Iovec, trap uintptr, events int16, ctx context.Context) (int, syscall.Errno) {
-	iov.Base = &p[0]
-	iov.SetLen(len(p))
-	defer func() { iov.Base = nil }()
+// tryIO makes one read (or write) that does not block: preadv2 (pwritev2)
+// with RWF_NOWAIT, or, when the kernel does not support that for the
+// descriptor, a plain read (write) after poll(2) reported it ready.
+func (t *fdTransport) tryIO(p []byte, iov *unix.Iovec, write bool, ctx context.Context) (int, syscall.Errno) {
+	trap, plain, events := uintptr(unix.SYS_PREADV2), uintptr(unix.SYS_READ), int16(unix.POLLIN)
+	if write {
+		trap, plain, events = unix.SYS_PWRITEV2, unix.SYS_WRITE, unix.POLLOUT
+	}
 	if t.nowait.Load() == 1 {
+		iov.Base = &p[0]
+		iov.SetLen(len(p))
 		// offset -1: the file position, which pipes and sockets ignore.
 		n, _, errno := unix.Syscall6(trap, uintptr(t.fdnum), uintptr(unsafe.Pointer(iov)), 1, ^uintptr(0), 0, unix.RWF_NOWAIT)
+		iov.Base = nil
 		if errno != unix.EOPNOTSUPP && errno != unix.EINVAL && errno != unix.ENOSYS {
 			return int(n), errno
 		}
@@ -164,7 +168,7 @@ func (t *fdTransport) tryIO(p []byte, iov *unix.Iovec, trap uintptr, events int1
 	if err := t.wait(ctx, events); err != nil {
 		return 0, unix.EAGAIN // the caller's own wait reports err
 	}
-	n, _, errno := unix.Syscall6(trap, uintptr(t.fdnum), uintptr(unsafe.Pointer(iov)), 1, ^uintptr(0), 0, 0)
+	n, _, errno := unix.Syscall(plain, uintptr(t.fdnum), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 	return int(n), errno
 }
 
