@@ -252,7 +252,7 @@ func (c *Conn) endRecv(err error) error {
 	}
 	if c.cr.n > 0 || errors.Is(err, mpbridge.ErrTooLarge) {
 		c.rerr = fmt.Errorf("connection: not readable after an earlier error: %w", err)
-		if c.cr.n > 0 && !errors.Is(err, errUnexpectedEOF) && !errors.Is(err, mpbridge.ErrCorrupt) {
+		if c.cr.n > 0 && !errors.Is(err, mpbridge.ErrCorrupt) {
 			return fmt.Errorf("connection: receive stopped in the middle of a frame: %w", err)
 		}
 	}
