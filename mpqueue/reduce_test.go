@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpbridge/mpbridge/mpqueue/semlock"
 	"github.com/mpbridge/mpbridge/pickle"
 )
 
@@ -196,3 +197,10 @@ func TestParseHandlesRejects(t *testing.T) {
 	_, err = ForkserverIndex(df)
 	require.Error(t, err)
 }
+
+func semlockState(name string) semlock.State {
+	return semlock.State{Handle: 1, Kind: semlock.Semaphore, MaxValue: 1, Name: name}
+}
+
+func pickleMarshal(v any) ([]byte, error) { return pickle.Marshal(v) }
+func pickleLoads(b []byte) (any, error)   { return pickle.Loads(b) }
