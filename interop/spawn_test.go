@@ -17,6 +17,7 @@ import (
 
 	"github.com/mpbridge/mpbridge/connection"
 	"github.com/mpbridge/mpbridge/internal/pytest"
+	"github.com/mpbridge/mpbridge/manager"
 	"github.com/mpbridge/mpbridge/mpqueue"
 	"github.com/mpbridge/mpbridge/pickle"
 	"github.com/mpbridge/mpbridge/spawn"
@@ -307,6 +308,27 @@ result = [got == list(range(5000)), code]`)
 			spawnShmClean(t, h, "q, p")
 		})
 
+		t.Run("manager proxies", func(t *testing.T) {
+			var res []any
+			// The manager process itself is started through the Go worker,
+			// which hands it over to Python.
+			out := spawnExec(t, h, `m = sp.ctx.Manager()
+inq, outq, d, lk = m.Queue(), m.Queue(), m.dict(), m.Lock()
+p = sp.start(spawn_tasks.proxy_work, (inq, outq, d))
+inq.put(21)
+done = outq.get(timeout=30)
+code, err = sp.finish(p)
+eq = sp.ctx.Queue()
+r2 = sp.run(spawn_tasks.echo, (eq, inq, d, lk))
+echoed = eq.get(timeout=30)['args']
+result = [done, d['result'], code, err, r2['exitcode'], echoed]
+del eq
+m.shutdown()`)
+			require.NoError(t, json.Unmarshal(out, &res))
+			require.Equal(t, []any{"done", float64(42), float64(0), "", float64(0),
+				[]any{"<multiprocessing.managers.AutoProxy[Queue]>", "<multiprocessing.managers.DictProxy>", "<multiprocessing.managers.AcquirerProxy>"}}, res)
+		})
+
 		t.Run("several at once", func(t *testing.T) {
 			const n = 4
 			var calls []string
@@ -524,6 +546,35 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 			}
 			q.Close()
 			require.Equal(t, before, spawnShm(t))
+		})
+
+		t.Run("manager proxies", func(t *testing.T) {
+			key := []byte("spawn-proxy-key")
+			srv := manager.NewServer(&manager.ServerOptions{Authkey: key})
+			manager.RegisterSyncManagerTypes(srv)
+			addr := fmt.Sprintf("@mpbridge-spawn-%d-%d", os.Getpid(), time.Now().UnixNano())
+			l, err := connection.Listen(ctx, addr, nil)
+			require.NoError(t, err)
+			go srv.Serve(ctx, l)
+			defer srv.Close()
+			cl, err := manager.Dial(ctx, addr, key, nil)
+			require.NoError(t, err)
+			defer cl.Close()
+			inq, err := cl.Queue(ctx, "Queue", nil, nil)
+			require.NoError(t, err)
+			outq, err := cl.Queue(ctx, "Queue", nil, nil)
+			require.NoError(t, err)
+			d, err := cl.Create(ctx, "dict", nil, nil)
+			require.NoError(t, err)
+			c, stderr := start(t, spawn.Process{Target: "spawn_tasks.proxy_work", Args: []any{inq, outq, d}, Authkey: key})
+			require.NoError(t, inq.Put(ctx, int64(21)))
+			v, err := outq.Get(mustTimeout(ctx, 30*time.Second))
+			require.NoError(t, err, stderr.String())
+			require.Equal(t, "done", v)
+			got, err := d.Call(ctx, "__getitem__", pickle.Tuple{"result"}, nil)
+			require.NoError(t, err)
+			require.Equal(t, int64(42), got)
+			require.Equal(t, 0, wait(t, c), stderr.String())
 		})
 
 		t.Run("leaked semaphore is unlinked", func(t *testing.T) {

@@ -126,3 +126,10 @@ def conn_echo(conn):
         conn.send(obj)
         if obj is None:
             break
+
+
+def proxy_work(inq, outq, d):
+    """Use manager proxies: get an int from inq, store its double in d, put 'done' on outq."""
+    item = inq.get(timeout=30)
+    d["result"] = item * 2
+    outq.put("done")

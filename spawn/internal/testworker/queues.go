@@ -114,7 +114,7 @@ func echo(ctx context.Context, args []any, kwargs map[string]any) error {
 
 // describe is spawn_tasks.describe: multiprocessing objects by class name.
 func describe(v any) any {
-	switch v.(type) {
+	switch x := v.(type) {
 	case *mpqueue.Queue:
 		return "<multiprocessing.queues.Queue>"
 	case *mpqueue.JoinableQueue:
@@ -135,6 +135,12 @@ func describe(v any) any {
 		return "<multiprocessing.synchronize.Condition>"
 	case *connection.Conn:
 		return "<multiprocessing.connection.Connection>"
+	case *spawn.Proxy:
+		name := x.Class.Name
+		if name == "AutoProxy" {
+			name += "[" + x.Token.Typeid + "]"
+		}
+		return "<multiprocessing.managers." + name + ">"
 	}
 	return v
 }
@@ -163,4 +169,24 @@ func double(ctx context.Context, args []any, _ map[string]any) error {
 			return fmt.Errorf("double: got %T", item)
 		}
 	}
+}
+
+func init() {
+	spawn.Register("spawn_tasks.proxy_work", func(ctx context.Context, args []any, _ map[string]any) error {
+		inq, outq, d := args[0].(*spawn.Proxy), args[1].(*spawn.Proxy), args[2].(*spawn.Proxy)
+		tctx, cancel := context.WithTimeout(ctx, 30e9)
+		defer cancel()
+		item, err := inq.Get(tctx)
+		if err != nil {
+			return err
+		}
+		n, ok := item.(int64)
+		if !ok {
+			return fmt.Errorf("proxy_work: got %T", item)
+		}
+		if _, err := d.Call(ctx, "__setitem__", pickle.Tuple{"result", 2 * n}, nil); err != nil {
+			return err
+		}
+		return outq.Put(ctx, "done")
+	})
 }
