@@ -70,15 +70,60 @@ type boxes struct {
 	bytes  [][]byte
 }
 
-// slabSize is the size of the next chunk of a slab that has filled n slots.
+// slabSize is the size of the next chunk of a slab whose last chunk had n
+// slots.
 func slabSize(n int) int {
 	switch {
-	case n < 8:
-		return 8
+	case n < 4:
+		return 4
 	case n > 1024:
 		return 1024
 	}
 	return n
+}
+
+// Tuples of up to four items are allocated together with their boxed
+// header: one allocation per tuple.
+type (
+	tuple1 struct {
+		hdr Tuple
+		arr [1]any
+	}
+	tuple2 struct {
+		hdr Tuple
+		arr [2]any
+	}
+	tuple3 struct {
+		hdr Tuple
+		arr [3]any
+	}
+	tuple4 struct {
+		hdr Tuple
+		arr [4]any
+	}
+)
+
+// newTuple returns a tuple of n (> 0) zero items and its interface value.
+func (b *boxes) newTuple(n int) (Tuple, any) {
+	var hdr *Tuple
+	switch n {
+	case 1:
+		p := new(tuple1)
+		p.hdr, hdr = p.arr[:], &p.hdr
+	case 2:
+		p := new(tuple2)
+		p.hdr, hdr = p.arr[:], &p.hdr
+	case 3:
+		p := new(tuple3)
+		p.hdr, hdr = p.arr[:], &p.hdr
+	case 4:
+		p := new(tuple4)
+		p.hdr, hdr = p.arr[:], &p.hdr
+	default:
+		t := make(Tuple, n)
+		return t, b.tuple(t)
+	}
+	return *hdr, makeAny(typeTuple, unsafe.Pointer(hdr))
 }
 
 func (b *boxes) str(s string) any {
@@ -93,7 +138,7 @@ func (b *boxes) str(s string) any {
 		}
 	}
 	if len(b.strs) == cap(b.strs) {
-		b.strs = make([]string, 0, slabSize(cap(b.strs)))
+		b.strs = make([]string, 0, slabSize(max(8, 2*cap(b.strs))))
 	}
 	b.strs = append(b.strs, s)
 	return makeAny(typeString, unsafe.Pointer(&b.strs[len(b.strs)-1]))

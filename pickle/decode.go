@@ -1006,7 +1006,9 @@ func (d *decoder) loadTuple() error {
 		d.push(emptyTuple)
 		return nil
 	}
-	d.push(d.box.tuple(append(Tuple(nil), items...)))
+	t, v := d.box.newTuple(len(items))
+	copy(t, items)
+	d.push(v)
 	return nil
 }
 
@@ -1018,10 +1020,10 @@ func (d *decoder) tupleN(n int) error {
 	if len(d.stack)-d.fence < n {
 		return ErrStackUnderflow
 	}
-	t := make(Tuple, n)
+	t, v := d.box.newTuple(n)
 	copy(t, d.stack[len(d.stack)-n:])
 	d.stack = d.stack[:len(d.stack)-n]
-	d.push(d.box.tuple(t))
+	d.push(v)
 	return nil
 }
 

@@ -244,7 +244,6 @@ func (s *FrozenSet) hashValue(st *hstate, depth int) (uint64, error) {
 type table struct {
 	entries []entry
 	index   []int32 // entry position + 1, 0 = empty; len is a power of 2
-	nanSeq  uint64
 }
 
 type entry struct {
@@ -301,9 +300,10 @@ func (t *table) lookup(key any, st *hstate) (int, uint64, error) {
 		return -1, 0, err
 	}
 	if st.nan != 0 {
-		// A NaN never equals anything: give it a hash of its own.
-		t.nanSeq++
-		return -1, mix(h + t.nanSeq), nil
+		// A NaN never equals anything: give it a hash of its own (its
+		// position; after a deletion two may share one, which costs a
+		// probe, nothing more).
+		return -1, mix(h + uint64(len(t.entries))), nil
 	}
 	if t.index == nil {
 		for i := range t.entries {

@@ -60,7 +60,9 @@ print(json.dumps(out))
 					if err != nil {
 						got += "ERROR\n"
 					}
-					require.Equal(t, want[i][j], got, "pickle %q", d)
+					// CPython 3.13 fixed a typo in LONG4's description.
+					exp := strings.ReplaceAll(want[i][j], "using found-byte length", "using four-byte length")
+					require.Equal(t, exp, got, "pickle %q", d)
 				}
 			}
 		})

@@ -87,7 +87,7 @@ type encodeState struct {
 	framing    bool
 	frameStart int // offset of the open frame's header, or -1
 
-	memo    map[memoKey]int
+	memo    memoTable
 	globals map[Global]int
 	memoLen int
 	// Memo indices of the names the pickler writes by itself (see
@@ -101,7 +101,6 @@ type encodeState struct {
 
 func newEncodeState() *encodeState {
 	return &encodeState{
-		memo:       make(map[memoKey]int),
 		globals:    make(map[Global]int),
 		proto:      DefaultProtocol,
 		frameStart: -1,
@@ -156,9 +155,7 @@ func (e *encodeState) configure(opts *EncodeOptions) error {
 // reset forgets the last pickle, keeping the storage.
 func (e *encodeState) reset() {
 	e.buf = e.buf[:0]
-	if len(e.memo) > 0 {
-		clear(e.memo)
-	}
+	e.memo.reset()
 	if len(e.globals) > 0 {
 		clear(e.globals)
 	}
@@ -258,9 +255,28 @@ func (e *encodeState) memoize(k memoKey) {
 	idx := e.memoLen
 	e.memoLen++
 	if k != noKey {
-		e.memo[k] = idx
+		e.memo.put(k, idx)
 	}
 	e.writePut(idx)
+}
+
+// memoizeAt is memoize for a key whose slot find returned.
+func (e *encodeState) memoizeAt(slot int, k memoKey) {
+	idx := e.memoLen
+	e.memoLen++
+	e.memo.set(slot, k, idx)
+	e.writePut(idx)
+}
+
+// lookup writes a GET and returns -1 if k is memoized, else returns the
+// slot for memoizeAt.
+func (e *encodeState) lookup(k memoKey) int {
+	slot, idx := e.memo.find(k)
+	if idx >= 0 {
+		e.writeGet(idx)
+		return -1
+	}
+	return slot
 }
 
 func (e *encodeState) writePut(idx int) {
@@ -295,7 +311,7 @@ func (e *encodeState) writeGet(idx int) {
 
 // memoGet writes a GET and reports true if k is memoized.
 func (e *encodeState) memoGet(k memoKey) bool {
-	if idx, ok := e.memo[k]; ok {
+	if idx := e.memo.get(k); idx >= 0 {
 		e.writeGet(idx)
 		return true
 	}
@@ -343,24 +359,26 @@ func (e *encodeState) save(v any) error {
 			return nil
 		}
 		k := ptrKey(x)
-		if e.memoGet(k) {
+		slot := e.lookup(k)
+		if slot < 0 {
 			return nil
 		}
-		return e.saveList(*x, k)
+		return e.saveList(*x, k, slot)
 	case *Dict:
 		if x == nil {
 			e.op(opNONE)
 			return nil
 		}
 		k := ptrKey(x)
-		if e.memoGet(k) {
+		slot := e.lookup(k)
+		if slot < 0 {
 			return nil
 		}
-		return e.saveDict(x, k)
+		return e.saveDict(x, k, slot)
 	case []byte:
 		return e.saveBytes(x, bytesKey(x))
 	case []any:
-		return e.saveList(x, noKey)
+		return e.saveList(x, noKey, 0)
 	case map[string]any:
 		return e.saveMap(x)
 	case int:
@@ -430,7 +448,7 @@ func (e *encodeState) save(v any) error {
 	case ByteArray:
 		return e.saveByteArray(x, noKey)
 	case List:
-		return e.saveList(x, noKey)
+		return e.saveList(x, noKey, 0)
 	case Global:
 		return e.saveGlobal(x)
 	case *Object:
@@ -456,7 +474,7 @@ func (e *encodeState) save(v any) error {
 	case PersistentID:
 		return e.savePers(x.ID)
 	case freshList:
-		return e.saveList(x, noKey)
+		return e.saveList(x, noKey, 0)
 	case freshBytes:
 		return e.saveBytes(x.b, x.k)
 	default:
@@ -636,7 +654,8 @@ func (e *encodeState) saveFloat(f float64) {
 
 func (e *encodeState) saveStr(s string) error {
 	k, _ := strKey(s)
-	if e.memoGet(k) {
+	slot := e.lookup(k)
+	if slot < 0 {
 		return nil
 	}
 	wk, synth := wellKnown(s)
@@ -684,7 +703,7 @@ func (e *encodeState) saveStr(s string) error {
 		}
 		e.writeData(h, s)
 	}
-	e.memoize(k)
+	e.memoizeAt(slot, k)
 	return nil
 }
 
@@ -844,7 +863,7 @@ func (e *encodeState) saveTuple(t Tuple) error {
 				return err
 			}
 		}
-		if idx, ok := e.memo[k]; ok {
+		if idx := e.memo.get(k); idx >= 0 {
 			// The tuple is recursive: it was memoized while saving its
 			// items. Drop the items and fetch it from the memo.
 			for range n {
@@ -861,7 +880,7 @@ func (e *encodeState) saveTuple(t Tuple) error {
 				return err
 			}
 		}
-		if idx, ok := e.memo[k]; ok {
+		if idx := e.memo.get(k); idx >= 0 {
 			if e.proto >= 1 {
 				e.op(opPOP_MARK)
 			} else {
@@ -878,7 +897,8 @@ func (e *encodeState) saveTuple(t Tuple) error {
 	return nil
 }
 
-func (e *encodeState) saveList(items []any, k memoKey) error {
+// saveList writes a list; slot is k's slot from lookup (ignored for noKey).
+func (e *encodeState) saveList(items []any, k memoKey, slot int) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
@@ -888,7 +908,11 @@ func (e *encodeState) saveList(items []any, k memoKey) error {
 	} else {
 		e.write(opMARK, opLIST)
 	}
-	e.memoize(k)
+	if k == noKey {
+		e.memoize(k)
+	} else {
+		e.memoizeAt(slot, k)
+	}
 	if len(items) == 0 {
 		return nil
 	}
@@ -954,7 +978,8 @@ func (e *encodeState) appendItems(items []any) error {
 	return nil
 }
 
-func (e *encodeState) saveDict(d *Dict, k memoKey) error {
+// saveDict writes a dict; slot is k's slot from lookup (ignored for noKey).
+func (e *encodeState) saveDict(d *Dict, k memoKey, slot int) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
@@ -964,7 +989,11 @@ func (e *encodeState) saveDict(d *Dict, k memoKey) error {
 	} else {
 		e.write(opMARK, opDICT)
 	}
-	e.memoize(k)
+	if k == noKey {
+		e.memoize(k)
+	} else {
+		e.memoizeAt(slot, k)
+	}
 	entries := d.t.entries
 	if len(entries) == 0 {
 		return nil
@@ -1016,7 +1045,7 @@ func (e *encodeState) saveMap(m map[string]any) error {
 	for _, k := range sortedKeys(m) {
 		d.t.entries = append(d.t.entries, entry{key: k, value: m[k]})
 	}
-	return e.saveDict(d, noKey)
+	return e.saveDict(d, noKey, 0)
 }
 
 // setItems is the C pickler's generic batch_dict (items of reduced
@@ -1082,7 +1111,7 @@ func (e *encodeState) saveSet(t *table, frozen bool, k memoKey) error {
 				return err
 			}
 		}
-		if idx, ok := e.memo[k]; ok {
+		if idx := e.memo.get(k); idx >= 0 {
 			e.op(opPOP_MARK)
 			e.writeGet(idx)
 			return nil
@@ -1318,7 +1347,7 @@ func (e *encodeState) saveObject(o *Object, k memoKey) error {
 		}
 		e.op(opREDUCE)
 	}
-	if idx, ok := e.memo[k]; ok {
+	if idx := e.memo.get(k); idx >= 0 {
 		// Recursive: the object was memoized while saving its arguments.
 		e.op(opPOP)
 		e.writeGet(idx)

@@ -154,7 +154,7 @@ var opTable = [256]opInfo{
 	opBININT2:          {Name: "BININT2", Arg: argUint2, Proto: 1, Pop: 0, MarkAt: -1, Push: 1, PushMark: false, Doc: "Push a two-byte unsigned integer."},
 	opLONG:             {Name: "LONG", Arg: argDecimalnlLong, Proto: 0, Pop: 0, MarkAt: -1, Push: 1, PushMark: false, Doc: "Push a long integer."},
 	opLONG1:            {Name: "LONG1", Arg: argLong1, Proto: 2, Pop: 0, MarkAt: -1, Push: 1, PushMark: false, Doc: "Long integer using one-byte length."},
-	opLONG4:            {Name: "LONG4", Arg: argLong4, Proto: 2, Pop: 0, MarkAt: -1, Push: 1, PushMark: false, Doc: "Long integer using found-byte length."},
+	opLONG4:            {Name: "LONG4", Arg: argLong4, Proto: 2, Pop: 0, MarkAt: -1, Push: 1, PushMark: false, Doc: "Long integer using four-byte length."},
 	opSTRING:           {Name: "STRING", Arg: argStringnl, Proto: 0, Pop: 0, MarkAt: -1, Push: 1, PushMark: false, Doc: "Push a Python string object."},
 	opBINSTRING:        {Name: "BINSTRING", Arg: argString4, Proto: 1, Pop: 0, MarkAt: -1, Push: 1, PushMark: false, Doc: "Push a Python string object."},
 	opSHORT_BINSTRING:  {Name: "SHORT_BINSTRING", Arg: argString1, Proto: 1, Pop: 0, MarkAt: -1, Push: 1, PushMark: false, Doc: "Push a Python string object."},
