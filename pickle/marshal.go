@@ -228,7 +228,9 @@ func (e *goEncoder) model(v reflect.Value) (any, error) {
 	case reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
 			b := make([]byte, v.Len())
-			reflect.Copy(reflect.ValueOf(b), v)
+			for i := range b {
+				b[i] = byte(v.Index(i).Uint())
+			}
 			return b, nil
 		}
 		tup := make(Tuple, v.Len())
@@ -371,8 +373,9 @@ func (e *goEncoder) modelUnderlying(v reflect.Value) (any, error) {
 }
 
 func (e *goEncoder) fillStruct(d *Dict, v reflect.Value) error {
-	for i := range cachedFields(v.Type()).list {
-		f := &cachedFields(v.Type()).list[i]
+	sf := cachedFields(v.Type())
+	for i := range sf.list {
+		f := &sf.list[i]
 		fv, ok := fieldByIndex(v, f.index)
 		if !ok {
 			continue // behind a nil embedded pointer
@@ -420,7 +423,7 @@ func isEmptyValue(v reflect.Value) bool {
 
 func isZeroValue(v reflect.Value) bool {
 	if v.Type().Implements(isZeroerType) {
-		if v.Kind() == reflect.Pointer && v.IsNil() {
+		if (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) && v.IsNil() {
 			return true
 		}
 		return v.Interface().(interface{ IsZero() bool }).IsZero()

@@ -251,6 +251,12 @@ func TestModelOfNamedScalars(t *testing.T) {
 		{myBytes("b"), `{"$bytes":"Yg=="}`},
 		{myList{1, 2}, `[1,2]`},
 		{uint8(255), `255`},
+		{[]myByte{1}, `{"$bytes":"AQ=="}`},
+		{[2]myByte{1, 2}, `{"$bytes":"AQI="}`},
+		{struct {
+			I any        `pickle:",omitzero"`
+			T *time.Time `pickle:",omitzero"`
+		}{}, `{}`},
 		{float32(0.5), `0.5`},
 		{complex64(1i), `{"$complex":[0.0,1.0]}`},
 		{*big.NewInt(5), `5`},

@@ -74,6 +74,7 @@ func FixedOffset(t time.Time) time.Time {
 }
 
 // Date is Python's datetime.date: a calendar date without a time or zone.
+// The zero Date encodes as None (and None leaves a Date unchanged).
 type Date struct {
 	Year  int
 	Month time.Month
@@ -129,8 +130,9 @@ func (t TimeOfDay) IsValid() bool {
 
 // Decimal is Python's decimal.Decimal, held as its string form, e.g.
 // "1.10", "-0", "1E+3", "NaN" or "-Infinity". It pickles as CPython does:
-// REDUCE decimal.Decimal (str,). Encoding checks the syntax Python's
-// Decimal constructor accepts; decoding keeps Python's str(d).
+// REDUCE decimal.Decimal (str,). Encoding and decoding check the syntax
+// Python's Decimal constructor accepts; decoding keeps Python's str(d).
+// The zero Decimal ("") encodes as None.
 type Decimal string
 
 // String returns the decimal's text.
@@ -429,6 +431,9 @@ func timedeltaModel(us int64) *Object {
 }
 
 func dateModel(d Date) (any, error) {
+	if d == (Date{}) {
+		return nil, nil // None: Python has no zero date
+	}
 	if !d.IsValid() {
 		return nil, fmt.Errorf("invalid date %d-%d-%d", d.Year, int(d.Month), d.Day)
 	}
@@ -462,6 +467,9 @@ func timeOfDayModel(t TimeOfDay, protocol int, zp ZonePolicy) (any, error) {
 }
 
 func decimalModel(d Decimal) (any, error) {
+	if d == "" {
+		return nil, nil // None: the zero Decimal is no number
+	}
 	if !d.IsValid() {
 		return nil, fmt.Errorf("invalid decimal %q", string(d))
 	}
@@ -816,7 +824,7 @@ func decimalFrom(m any) (Decimal, error) {
 		return "", errBadState
 	}
 	s, ok := args[0].(string)
-	if !ok {
+	if !ok || !Decimal(s).IsValid() {
 		return "", errBadState
 	}
 	return Decimal(s), nil

@@ -85,13 +85,20 @@ func assignModel(m any, dst reflect.Value) error {
 type goDecoder struct {
 	reg *Registry
 	// done maps (Python object, Go type) to the Go value already made from
-	// it: a pointer for pointer targets, the slice, map or struct for the
-	// others. It keeps shared objects shared, closes cycles through
-	// pointers and makes decoding linear in the size of the pickle even
-	// when objects are shared many times.
-	done map[nodeKey]reflect.Value
-	busy map[nodeKey]bool // non-pointer targets being filled (a cycle ends here)
+	// it. Pointer targets are always recorded, so a shared object becomes
+	// one pointer and a cycle through pointers closes. Other containers
+	// are recorded once more than memoAfter of them have been filled, which
+	// keeps decoding linear in the size of the pickle even when an object
+	// is shared exponentially many times (a tuple of two references to a
+	// tuple of two references ...), at no cost for ordinary values.
+	done  map[nodeKey]reflect.Value
+	path  []nodeKey // containers being filled: meeting one again is a cycle
+	fills int
 }
+
+// memoAfter is the number of container fills after which finished
+// containers are memoized.
+const memoAfter = 1024
 
 type nodeKey struct {
 	ptr unsafe.Pointer
@@ -479,7 +486,9 @@ func items(m any) ([]any, bool) {
 }
 
 // begin checks the memo for container m filling non-pointer dst: done
-// reports that dst was set from an earlier identical fill.
+// reports that dst was set from an earlier identical fill. A container
+// that is already being filled into the same Go type is a cycle the
+// target cannot hold.
 func (d *goDecoder) begin(m any, dst reflect.Value) (key nodeKey, tracked, done bool, err error) {
 	key, tracked = keyOf(m, dst.Type())
 	if !tracked {
@@ -489,19 +498,22 @@ func (d *goDecoder) begin(m any, dst reflect.Value) (key nodeKey, tracked, done 
 		dst.Set(v)
 		return key, true, true, nil
 	}
-	if d.busy[key] {
-		return key, true, false, d.typeErr(m, dst.Type(), errCycle)
+	for _, k := range d.path {
+		if k == key {
+			return key, true, false, d.typeErr(m, dst.Type(), errCycle)
+		}
 	}
-	if d.busy == nil {
-		d.busy = map[nodeKey]bool{}
-	}
-	d.busy[key] = true
+	d.path = append(d.path, key)
 	return key, true, false, nil
 }
 
 // end records the finished fill of dst from the container with key.
 func (d *goDecoder) end(key nodeKey, dst reflect.Value) {
-	delete(d.busy, key)
+	d.path = d.path[:len(d.path)-1]
+	d.fills++
+	if d.fills <= memoAfter {
+		return
+	}
 	if d.done == nil {
 		d.done = map[nodeKey]reflect.Value{}
 	}
@@ -521,7 +533,15 @@ func (d *goDecoder) slice(m any, dst reflect.Value) error {
 			b = *x
 		}
 		if b != nil {
-			dst.Set(reflect.ValueOf(b).Convert(t))
+			if byteSliceType.ConvertibleTo(t) {
+				dst.Set(reflect.ValueOf(b).Convert(t))
+			} else { // a slice of a named byte type
+				s := reflect.MakeSlice(t, len(b), len(b))
+				for i, c := range b {
+					s.Index(i).SetUint(uint64(c))
+				}
+				dst.Set(s)
+			}
 			return nil
 		}
 	}
@@ -560,7 +580,9 @@ func (d *goDecoder) array(m any, dst reflect.Value) error {
 			if len(b) != t.Len() {
 				return d.typeErr(m, t, fmt.Errorf("%d bytes for %d", len(b), t.Len()))
 			}
-			reflect.Copy(dst, reflect.ValueOf(b))
+			for i, c := range b {
+				dst.Index(i).SetUint(uint64(c))
+			}
 			return nil
 		}
 	}

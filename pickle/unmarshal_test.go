@@ -97,6 +97,9 @@ func TestConvertScalars(t *testing.T) {
 		{int64(7), new(Decimal), Decimal("7")},
 		{Global{"m", "n"}, new(Global), Global{"m", "n"}},
 		{Tuple{int64(1)}, new(Tuple), Tuple{int64(1)}},
+		{[]byte{1, 2}, new([]myByte), []myByte{1, 2}},
+		{[]byte{1, 2}, new([2]myByte), [2]myByte{1, 2}},
+		{[]byte{1, 2}, new(myBytes), myBytes{1, 2}},
 	} {
 		dst := reflect.ValueOf(tc.dst)
 		err := Convert(tc.m, tc.dst)
@@ -111,6 +114,11 @@ func TestConvertScalars(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+type (
+	myByte  uint8
+	myBytes []byte
+)
 
 func setOf(xs ...any) *Set {
 	s := NewSet(len(xs))
@@ -331,4 +339,62 @@ func pyContainerCases() []pyCase {
 		{name: "tuple into slice", oneWay: true, py: "(1, 'a')", gov: []any{int64(1), "a"}},
 		{name: "nested dict into map of any", oneWay: true, py: "{'a': {'b': 1}}", gov: map[string]any{"a": dictOf("b", int64(1))}},
 	}
+}
+
+// fuzzTarget has a field of every kind the mapping layer handles.
+type fuzzTarget struct {
+	I   int8
+	U   uint16
+	F   float32
+	S   string
+	B   []byte
+	A   [2]int
+	L   []string
+	M   map[string]int
+	MK  map[[2]int]bool
+	Set map[string]struct{}
+	P   *fuzzTarget
+	T   time.Time
+	D   time.Duration
+	Dt  Date
+	Tod TimeOfDay
+	Dec Decimal
+	ID  UUID
+	Any any
+	C   complex128
+	Big *big.Int
+	E   error
+	Emb
+}
+
+type Emb struct{ X *int }
+
+// FuzzUnmarshalStruct decodes arbitrary pickles into a typed struct. It
+// must never panic or hang, and whatever decodes must encode and decode
+// again to the same bytes.
+func FuzzUnmarshalStruct(f *testing.F) {
+	seed := fuzzTarget{I: -1, U: 2, F: 1.5, S: "s", B: []byte("b"), A: [2]int{1, 2}, L: []string{"x"}, M: map[string]int{"k": 1},
+		MK: map[[2]int]bool{{1, 2}: true}, Set: map[string]struct{}{"a": {}}, P: &fuzzTarget{S: "child"},
+		T: time.Date(2024, 1, 2, 3, 4, 5, 6000, time.FixedZone("X", 3600)), D: time.Second, Dt: Date{2024, 1, 2},
+		Tod: TimeOfDay{Hour: 1, Zone: time.UTC}, Dec: "1.5", ID: UUID{1}, Any: Tuple{int64(1)}, C: 1i, Big: big.NewInt(-7),
+		E: NewException("builtins", "KeyError", "k"), Emb: Emb{X: ptrTo(3)}}
+	for p := 0; p <= HighestProtocol; p++ {
+		data, err := Dumps(seed, p)
+		require.NoError(f, err)
+		f.Add(data)
+	}
+	f.Add([]byte("\x80\x04\x95f\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c\x02id\x94K\x07\x8c\x09user_name\x94\x8c\x03ann\x94\x8c\x05roles\x94]\x94\x8c\x05admin\x94a\x8c\x09last_seen\x94\x8c\x08datetime\x94\x8c\x08datetime\x94\x93\x94C\x0a\x07\xe8\x05\x06\x07\x08\x09\x00\x00\x00\x94\x85\x94R\x94u."))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v fuzzTarget
+		if err := Unmarshal(data, &v); err != nil {
+			return
+		}
+		b1, err := Marshal(v)
+		require.NoError(t, err)
+		var w fuzzTarget
+		require.NoError(t, Unmarshal(b1, &w))
+		b2, err := Marshal(w)
+		require.NoError(t, err)
+		require.Equal(t, b1, b2)
+	})
 }
