@@ -170,11 +170,9 @@ func (q *Queue) GetBytes(ctx context.Context, nowait bool) ([]byte, error) {
 		return nil, err
 	}
 	defer q.end()
-	return q.getFrame(ctx, nowait, func() {
-		if q.sem.Value() < q.maxsize { // as CPython's release() would check
-			_ = q.sem.Release()
-		}
-	})
+	// The slot is released as CPython's release() does: not past maxsize
+	// (an item written without taking a slot leaves the count as it is).
+	return q.getFrame(ctx, nowait, func() { _ = q.sem.Release() })
 }
 
 // Qsize is maxsize minus the free slots: the items in the pipe plus those

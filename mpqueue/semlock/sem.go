@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
+	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -38,19 +38,22 @@ const (
 const ShmDir = "/dev/shm"
 
 // waitSlice bounds one futex sleep when the context can be cancelled, so a
-// cancelled wait returns within about this long.
-const waitSlice = 50 * time.Millisecond
+// cancelled wait returns within about this long; idleSlice bounds it
+// otherwise, so that a wait on a closed Sem ends.
+const (
+	waitSlice = 50 * time.Millisecond
+	idleSlice = time.Second
+)
 
 // Sem is one mapping of a glibc named semaphore (a sem_t*). Its methods are
-// safe for concurrent use. Close unmaps it once no call is using it.
+// safe for concurrent use. The mapping is released by Close, or when the
+// Sem becomes unreachable.
 type Sem struct {
-	name string
-	mem  []byte
-	word *uint64 // the 64-bit data word: value | nwaiters<<32
-	addr *uint32 // its low half, the futex word
-
-	refs      atomic.Int64 // 1 for the open handle + 1 per call in progress
-	closeOnce sync.Once
+	name   string
+	base   unsafe.Pointer // the Size-byte shared mapping
+	word   *uint64        // the 64-bit data word: value | nwaiters<<32
+	addr   *uint32        // its low half, the futex word
+	closed atomic.Bool
 }
 
 // Path returns the file that backs the semaphore name, e.g.
@@ -129,21 +132,16 @@ func mapFile(name string, f *os.File) (*Sem, error) {
 		// Touching a mapping beyond the end of the file raises SIGBUS.
 		return nil, fmt.Errorf("semlock: open %s: file is %d bytes, want %d: %w", name, st.Size(), Size, mpbridge.ErrCorrupt)
 	}
-	mem, err := unix.Mmap(int(f.Fd()), 0, Size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	base, err := unix.MmapPtr(int(f.Fd()), 0, nil, Size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("semlock: mmap %s: %w", name, err)
 	}
-	if p := binary.LittleEndian.Uint32(mem[privateOffset:]); p != futexShared {
-		_ = unix.Munmap(mem)
+	if p := atomic.LoadUint32((*uint32)(unsafe.Add(base, privateOffset))); p != futexShared {
+		_ = unix.MunmapPtr(base, Size)
 		return nil, fmt.Errorf("semlock: open %s: private field %#x is not glibc's FUTEX_SHARED (0x80): %w", name, p, mpbridge.ErrCorrupt)
 	}
-	s := &Sem{
-		name: name,
-		mem:  mem,
-		word: (*uint64)(unsafe.Pointer(&mem[0])),
-		addr: (*uint32)(unsafe.Pointer(&mem[0])),
-	}
-	s.refs.Store(1)
+	s := &Sem{name: name, base: base, word: (*uint64)(base), addr: (*uint32)(base)}
+	runtime.AddCleanup(s, func(p unsafe.Pointer) { _ = unix.MunmapPtr(p, Size) }, base)
 	return s, nil
 }
 
@@ -152,61 +150,48 @@ func (s *Sem) Name() string { return s.name }
 
 // Handle returns the address of the mapping, the value CPython keeps as
 // SemLock.handle (a sem_t*). A process that rebuilds a named SemLock ignores it.
-func (s *Sem) Handle() int64 { return int64(uintptr(unsafe.Pointer(s.word))) }
+func (s *Sem) Handle() int64 { return int64(uintptr(s.base)) }
 
-// Close unmaps the semaphore once every call in progress has returned. It
-// does not unlink the name and does not interrupt a wait in progress.
+// Close detaches the semaphore: later calls fail with mpbridge.ErrClosed
+// (TryWait reports false, Value -1). The shared mapping is replaced at once
+// by a private anonymous page, so a call racing with Close acts on that
+// harmless copy, and a blocked Wait gives up within its next sleep slice.
+// The page is unmapped when the Sem is garbage collected. Close does not
+// unlink the name.
 func (s *Sem) Close() error {
-	s.closeOnce.Do(s.unref)
-	return nil
-}
-
-func (s *Sem) ref() bool {
-	for {
-		r := s.refs.Load()
-		if r <= 0 {
-			return false
-		}
-		if s.refs.CompareAndSwap(r, r+1) {
-			return true
-		}
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
 	}
+	_, err := unix.MmapPtr(-1, 0, s.base, Size, unix.PROT_READ|unix.PROT_WRITE,
+		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED)
+	return err
 }
 
-func (s *Sem) unref() {
-	if s.refs.Add(-1) == 0 {
-		_ = unix.Munmap(s.mem)
-	}
-}
-
-func (s *Sem) closed() error { return fmt.Errorf("semlock: %s: %w", s.name, mpbridge.ErrClosed) }
+func (s *Sem) closedErr() error { return fmt.Errorf("semlock: %s: %w", s.name, mpbridge.ErrClosed) }
 
 // Value returns the current value (sem_getvalue), or -1 after Close.
 func (s *Sem) Value() int {
-	if !s.ref() {
+	if s.closed.Load() {
 		return -1
 	}
-	defer s.unref()
 	return int(atomic.LoadUint64(s.word) & valueMask)
 }
 
 // Waiters returns the number of threads registered as possibly sleeping
 // (the high half of the data word), or -1 after Close.
 func (s *Sem) Waiters() int {
-	if !s.ref() {
+	if s.closed.Load() {
 		return -1
 	}
-	defer s.unref()
 	return int(atomic.LoadUint64(s.word) >> nwaitersShift)
 }
 
 // TryWait takes a token if one is available (sem_trywait). It reports
 // false when the value is zero or the semaphore is closed.
 func (s *Sem) TryWait() bool {
-	if !s.ref() {
+	if s.closed.Load() {
 		return false
 	}
-	defer s.unref()
 	return s.tryWait()
 }
 
@@ -225,10 +210,9 @@ func (s *Sem) tryWait() bool {
 // Post adds a token (sem_post) and wakes one sleeper if any registered.
 // It fails with unix.EOVERFLOW at ValueMax.
 func (s *Sem) Post() error {
-	if !s.ref() {
-		return s.closed()
+	if s.closed.Load() {
+		return s.closedErr()
 	}
-	defer s.unref()
 	for {
 		d := atomic.LoadUint64(s.word)
 		if d&valueMask == ValueMax {
@@ -250,10 +234,9 @@ func (s *Sem) Post() error {
 // 50 ms. A token that arrives as the wait ends is taken rather than left
 // behind, and a cancelled wait never issues a FUTEX_WAKE.
 func (s *Sem) Wait(ctx context.Context) error {
-	if !s.ref() {
-		return s.closed()
+	if s.closed.Load() {
+		return s.closedErr()
 	}
-	defer s.unref()
 	if s.tryWait() {
 		return nil
 	}
@@ -279,10 +262,13 @@ func (s *Sem) Wait(ctx context.Context) error {
 			d = atomic.LoadUint64(s.word)
 			continue
 		}
-		var abs *unix.Timespec
+		if s.closed.Load() {
+			return s.closedErr()
+		}
+		now := time.Now()
+		end := now.Add(idleSlice)
 		if done != nil {
-			now := time.Now()
-			end := now.Add(waitSlice)
+			end = now.Add(waitSlice)
 			if hasDeadline && deadline.Before(end) {
 				end = deadline
 			}
@@ -294,13 +280,12 @@ func (s *Sem) Wait(ctx context.Context) error {
 				d = atomic.LoadUint64(s.word)
 				continue
 			}
-			ts := unix.NsecToTimespec(end.UnixNano())
-			abs = &ts
 		}
+		abs := unix.NsecToTimespec(end.UnixNano())
 		// 0, EAGAIN (value changed), EINTR and ETIMEDOUT all lead to a
 		// reload: a real wake-up is never discarded, because a woken
 		// waiter always looks for a token before it may leave.
-		_ = futexWaitBitset(s.addr, 0, abs)
+		_ = futexWaitBitset(s.addr, 0, &abs)
 		d = atomic.LoadUint64(s.word)
 	}
 }
