@@ -494,3 +494,18 @@ func (ar *Array) Value() (any, error) {
 	defer ar.mu.Unlock()
 	return ar.a.reduce(), nil
 }
+
+// ArrayValues reads a pickled array.array (in any of the forms it is
+// pickled as) and returns its typecode and items in the pickle value
+// model.
+func ArrayValues(v any) (typecode string, items []any, err error) {
+	o, ok := v.(*pickle.Object)
+	if !ok {
+		return "", nil, typeErr("not an array: %s", TypeName(v))
+	}
+	a, err := arrayFromPickle(o)
+	if err != nil {
+		return "", nil, err
+	}
+	return string(rune(a.t.code)), a.values(), nil
+}
