@@ -188,7 +188,9 @@ func (c *Client) Dict(ctx context.Context, init *pickle.Dict) (*DictProxy, error
 func (d *DictProxy) Len(ctx context.Context) (int, error) { return d.callInt(ctx, "__len__") }
 
 // Get is d[key]: a missing key is Python's KeyError.
-func (d *DictProxy) Get(ctx context.Context, key any) (any, error) { return d.call(ctx, "__getitem__", key) }
+func (d *DictProxy) Get(ctx context.Context, key any) (any, error) {
+	return d.call(ctx, "__getitem__", key)
+}
 
 // GetDefault is d.get(key, def).
 func (d *DictProxy) GetDefault(ctx context.Context, key, def any) (any, error) {
@@ -201,7 +203,9 @@ func (d *DictProxy) Set(ctx context.Context, key, value any) error {
 }
 
 // Delete is del d[key].
-func (d *DictProxy) Delete(ctx context.Context, key any) error { return d.callNone(ctx, "__delitem__", key) }
+func (d *DictProxy) Delete(ctx context.Context, key any) error {
+	return d.callNone(ctx, "__delitem__", key)
+}
 
 // Contains is key in d.
 func (d *DictProxy) Contains(ctx context.Context, key any) (bool, error) {
@@ -327,7 +331,9 @@ func (c *Client) List(ctx context.Context, items ...any) (*ListProxy, error) {
 func (l *ListProxy) Len(ctx context.Context) (int, error) { return l.callInt(ctx, "__len__") }
 
 // Get is l[i] (negative i counts from the end).
-func (l *ListProxy) Get(ctx context.Context, i int) (any, error) { return l.call(ctx, "__getitem__", i) }
+func (l *ListProxy) Get(ctx context.Context, i int) (any, error) {
+	return l.call(ctx, "__getitem__", i)
+}
 
 // Set is l[i] = v.
 func (l *ListProxy) Set(ctx context.Context, i int, v any) error {
@@ -335,7 +341,9 @@ func (l *ListProxy) Set(ctx context.Context, i int, v any) error {
 }
 
 // Delete is del l[i].
-func (l *ListProxy) Delete(ctx context.Context, i int) error { return l.callNone(ctx, "__delitem__", i) }
+func (l *ListProxy) Delete(ctx context.Context, i int) error {
+	return l.callNone(ctx, "__delitem__", i)
+}
 
 // Slice is l[start:stop:step]; nil stands for an omitted bound.
 func (l *ListProxy) Slice(ctx context.Context, start, stop, step any) ([]any, error) {
@@ -433,7 +441,9 @@ func (c *Client) Array(ctx context.Context, typecode string, items ...any) (*Arr
 func (a *ArrayProxy) Len(ctx context.Context) (int, error) { return a.callInt(ctx, "__len__") }
 
 // Get is a[i].
-func (a *ArrayProxy) Get(ctx context.Context, i int) (any, error) { return a.call(ctx, "__getitem__", i) }
+func (a *ArrayProxy) Get(ctx context.Context, i int) (any, error) {
+	return a.call(ctx, "__getitem__", i)
+}
 
 // Set is a[i] = v; v must fit the typecode (OverflowError, TypeError).
 func (a *ArrayProxy) Set(ctx context.Context, i int, v any) error {
