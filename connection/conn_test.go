@@ -545,6 +545,7 @@ func TestConnWithoutNowait(t *testing.T) {
 	defer b.Close()
 	for _, c := range []*Conn{a, b} {
 		c.tr.(*fdTransport).nowait.Store(0)
+		c.tr.(*fdTransport).sock = false
 	}
 	go func() {
 		for _, n := range testSizes {

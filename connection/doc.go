@@ -39,10 +39,11 @@
 // Descriptor-based Conns never change the descriptor's blocking mode: the
 // flag O_NONBLOCK belongs to the open file, which is shared with the Python
 // process at the other end, and Python's recv_bytes fails on a non-blocking
-// descriptor. Instead each read and write is attempted without blocking
-// (RWF_NOWAIT, Linux 4.14+; a poll(2) before a plain read or write where the
-// kernel lacks it) and waits are made with poll(2) in slices of at most
-// 50 ms, between which the context and Close are checked. A read never
+// descriptor. Instead each read and write is made non-blocking by itself
+// (MSG_DONTWAIT on sockets, RWF_NOWAIT on pipes, Linux 4.14+; elsewhere a
+// poll(2) comes before a plain read or write) and waits are made with
+// poll(2) in slices of at most 50 ms, between which the context and Close
+// are checked. A read never
 // consumes more than the current frame, so a descriptor can be handed on
 // between messages.
 //

@@ -20,17 +20,19 @@ const pollSlice = 50 * time.Millisecond
 // fdTransport is a transport over a file descriptor that may be shared with
 // another process (a pipe end or socket inherited from, or handed to, a
 // Python process). It never changes the descriptor's O_NONBLOCK flag, which
-// belongs to the open file and so to both processes: reads and writes are
-// attempted with RWF_NOWAIT, and waits are poll(2) calls of at most
-// pollSlice. Where the kernel refuses RWF_NOWAIT for the descriptor, it
-// polls first and then reads or writes normally.
+// belongs to the open file and so to both processes: each call is made
+// non-blocking by itself (MSG_DONTWAIT on sockets, RWF_NOWAIT on pipes), and
+// waits are poll(2) calls of at most pollSlice. Other descriptors (regular
+// files, terminals, or pipes on kernels refusing RWF_NOWAIT) are polled
+// first and then read or written normally.
 type fdTransport struct {
 	f      *os.File // owns the descriptor
 	fdnum  int
 	closed atomic.Bool
-	// nowait is 1 while preadv2/pwritev2 with RWF_NOWAIT work on the
-	// descriptor, 0 once the kernel refused them.
+	// nowait is 1 while reads and writes can be made non-blocking per call
+	// (MSG_DONTWAIT on sockets, RWF_NOWAIT on pipes), 0 otherwise.
 	nowait atomic.Int32
+	sock   bool // a socket: recvfrom/sendto with MSG_DONTWAIT
 
 	rctx, wctx context.Context
 	riov, wiov unix.Iovec
@@ -62,6 +64,7 @@ func newFdTransport(f *os.File) (*fdTransport, error) {
 	}
 	if m := st.Mode & unix.S_IFMT; m == unix.S_IFIFO || m == unix.S_IFSOCK {
 		t.nowait.Store(1)
+		t.sock = m == unix.S_IFSOCK
 	}
 	return t, nil
 }
@@ -146,18 +149,28 @@ func (t *fdTransport) Write(p []byte) (int, error) {
 	return done, nil
 }
 
-// tryIO makes one read (or write) that does not block: preadv2 (pwritev2)
-// with RWF_NOWAIT, or, when the kernel does not support that for the
-// descriptor, a plain read (write) after poll(2) reported it ready.
+// tryIO makes one read (or write) that does not block: recvfrom (sendto)
+// with MSG_DONTWAIT on a socket, preadv2 (pwritev2) with RWF_NOWAIT on a
+// pipe, or, where neither applies, a plain read (write) after poll(2)
+// reported the descriptor ready.
 func (t *fdTransport) tryIO(p []byte, iov *unix.Iovec, write bool, ctx context.Context) (int, syscall.Errno) {
 	trap, plain, events := uintptr(unix.SYS_PREADV2), uintptr(unix.SYS_READ), int16(unix.POLLIN)
 	if write {
 		trap, plain, events = unix.SYS_PWRITEV2, unix.SYS_WRITE, unix.POLLOUT
 	}
+	buf, size := uintptr(unsafe.Pointer(&p[0])), uintptr(len(p))
+	if t.sock {
+		if write {
+			n, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(t.fdnum), buf, size, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+			return int(n), errno
+		}
+		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, uintptr(t.fdnum), buf, size, unix.MSG_DONTWAIT, 0, 0)
+		return int(n), errno
+	}
 	if t.nowait.Load() == 1 {
 		iov.Base = &p[0]
 		iov.SetLen(len(p))
-		// offset -1: the file position, which pipes and sockets ignore.
+		// offset -1: the file position, which pipes ignore.
 		n, _, errno := unix.Syscall6(trap, uintptr(t.fdnum), uintptr(unsafe.Pointer(iov)), 1, ^uintptr(0), 0, unix.RWF_NOWAIT)
 		iov.Base = nil
 		if errno != unix.EOPNOTSUPP && errno != unix.EINVAL && errno != unix.ENOSYS {
@@ -168,7 +181,7 @@ func (t *fdTransport) tryIO(p []byte, iov *unix.Iovec, write bool, ctx context.C
 	if err := t.wait(ctx, events); err != nil {
 		return 0, unix.EAGAIN // the caller's own wait reports err
 	}
-	n, _, errno := unix.Syscall(plain, uintptr(t.fdnum), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	n, _, errno := unix.Syscall(plain, uintptr(t.fdnum), buf, size)
 	return int(n), errno
 }
 
