@@ -234,14 +234,7 @@ func (e *goEncoder) model(v reflect.Value) (any, error) {
 			return b, nil
 		}
 		tup := make(Tuple, v.Len())
-		for i := range tup {
-			m, err := e.model(v.Index(i))
-			if err != nil {
-				return nil, prefixErr(err, fmt.Sprintf("[%d]", i))
-			}
-			tup[i] = m
-		}
-		return tup, nil
+		return tup, e.elems(v, tup)
 	case reflect.Map:
 		return e.dict(v)
 	case reflect.Struct:
@@ -450,14 +443,19 @@ func (e *goEncoder) list(v reflect.Value) (any, error) {
 	if n > 0 {
 		e.refs[key] = pl
 	}
-	for i := range n {
+	return pl, e.elems(v, l)
+}
+
+// elems converts the elements of slice or array v into out.
+func (e *goEncoder) elems(v reflect.Value, out []any) error {
+	for i := range out {
 		m, err := e.model(v.Index(i))
 		if err != nil {
-			return nil, prefixErr(err, fmt.Sprintf("[%d]", i))
+			return prefixErr(err, fmt.Sprintf("[%d]", i))
 		}
-		l[i] = m
+		out[i] = m
 	}
-	return pl, nil
+	return nil
 }
 
 // dict converts a map to a *Dict with the keys sorted (numbers by value,

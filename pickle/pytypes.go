@@ -260,7 +260,6 @@ var (
 	gGetattr        = Global{"builtins", "getattr"}
 	gObject         = Global{"builtins", "object"}
 	gReconstructor  = Global{"copyreg", "_reconstructor"}
-	gCodecsEncode   = Global{"_codecs", "encode"}
 	gPytzP          = Global{"pytz", "_p"}
 	gPytzUTC        = Global{"pytz", "_UTC"}
 	unpickleName    = "_unpickle"
@@ -527,7 +526,7 @@ func byteState(m any) ([]byte, bool) {
 	case string:
 		return latin1(x)
 	case *Object:
-		if g, ok := x.Callable.(Global); ok && g == gCodecsEncode && len(x.Args) == 2 && !x.HasState {
+		if g, ok := x.Callable.(Global); ok && g == globalEncode && len(x.Args) == 2 && !x.HasState {
 			if s, ok := x.Args[0].(string); ok && x.Args[1] == "latin1" {
 				return latin1(s)
 			}
@@ -871,46 +870,20 @@ func daysIn(y int, m time.Month) int {
 	return 31 - int((m-1)%7%2)
 }
 
-// pyTypeName names the Python type of a value-model value, for messages.
+// pyTypeName names the Python type of a value-model value, for messages:
+// the class for an object ("datetime.datetime").
 func pyTypeName(m any) string {
 	switch x := m.(type) {
 	case nil:
 		return "None"
-	case bool:
-		return "bool"
-	case int64, *big.Int, int, int8, int16, int32, uint, uint8, uint16, uint32, uint64:
-		return "int"
-	case float64, float32:
-		return "float"
-	case complex128:
-		return "complex"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
-	case *ByteArray:
-		return "bytearray"
-	case Tuple:
-		return "tuple"
-	case *List, []any:
-		return "list"
-	case *Dict, map[string]any:
-		return "dict"
-	case *Set:
-		return "set"
-	case *FrozenSet:
-		return "frozenset"
 	case Global:
-		return "global " + x.Module + "." + x.Name
-	case PersistentID:
-		return "persistent id"
+		return "global " + x.String()
 	case *Object, *Exception:
 		if g, _, ok := classOf(x); ok {
-			return g.Module + "." + g.Name
+			return g.String()
 		}
-		return "object"
 	}
-	return fmt.Sprintf("Go %T", m)
+	return typeName(m)
 }
 
 // pyValueText describes m for an error: its type, and its value for ints.

@@ -140,7 +140,7 @@ func TestDatetimeFromMalformed(t *testing.T) {
 		require.Error(t, err, jsonOf(t, m))
 	}
 	// The latin-1 str of Python 2 pickles and _codecs.encode both work.
-	for _, st := range []any{string([]rune{0x07, 0xe8, 1, 2, 3, 4, 5, 0, 0, 0}), newReduce(gCodecsEncode, string([]rune{0x07, 0xe8, 1, 2, 3, 4, 5, 0, 0, 0}), "latin1")} {
+	for _, st := range []any{string([]rune{0x07, 0xe8, 1, 2, 3, 4, 5, 0, 0, 0}), newReduce(globalEncode, string([]rune{0x07, 0xe8, 1, 2, 3, 4, 5, 0, 0, 0}), "latin1")} {
 		tm, err := datetimeFrom(newReduce(gDatetime, st))
 		require.NoError(t, err)
 		require.Equal(t, time.Date(2024, 1, 2, 3, 4, 5, 0, Naive), tm)

@@ -522,17 +522,23 @@ func (d *goDecoder) end(key nodeKey, dst reflect.Value) {
 	d.done[key] = v
 }
 
+// bytesOf returns the contents of a bytes or bytearray.
+func bytesOf(m any) ([]byte, bool) {
+	switch x := m.(type) {
+	case []byte:
+		return x, true
+	case *ByteArray:
+		if x != nil {
+			return *x, true
+		}
+	}
+	return nil, false
+}
+
 func (d *goDecoder) slice(m any, dst reflect.Value) error {
 	t := dst.Type()
 	if t.Elem().Kind() == reflect.Uint8 {
-		var b []byte
-		switch x := m.(type) {
-		case []byte:
-			b = x
-		case *ByteArray:
-			b = *x
-		}
-		if b != nil {
+		if b, ok := bytesOf(m); ok {
 			if byteSliceType.ConvertibleTo(t) {
 				dst.Set(reflect.ValueOf(b).Convert(t))
 			} else { // a slice of a named byte type
@@ -569,14 +575,7 @@ func (d *goDecoder) slice(m any, dst reflect.Value) error {
 func (d *goDecoder) array(m any, dst reflect.Value) error {
 	t := dst.Type()
 	if t.Elem().Kind() == reflect.Uint8 {
-		var b []byte
-		switch x := m.(type) {
-		case []byte:
-			b = x
-		case *ByteArray:
-			b = *x
-		}
-		if b != nil {
+		if b, ok := bytesOf(m); ok {
 			if len(b) != t.Len() {
 				return d.typeErr(m, t, fmt.Errorf("%d bytes for %d", len(b), t.Len()))
 			}
