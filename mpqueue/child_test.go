@@ -28,6 +28,9 @@ type childSpec struct {
 }
 
 func runChild() (int, bool) {
+	if v := os.Getenv(benchEnv); v != "" {
+		return runBenchPeer(v), true
+	}
 	v := os.Getenv(childEnv)
 	if v == "" {
 		return 0, false

@@ -1,0 +1,233 @@
+//go:build linux
+
+package mpqueue
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"testing"
+	"time"
+)
+
+// benchEnv makes the test binary a benchmark peer (runBenchPeer), for
+// scripts/bench_mpqueue.py and the latency test. Its value is a benchSpec
+// in JSON.
+const benchEnv = "MPBRIDGE_MPQUEUE_BENCH"
+
+type benchSpec struct {
+	Role string  `json:"role"` // put, get, echo, rawecho
+	N    int     `json:"n"`
+	Size int     `json:"size"`
+	Q    Handles `json:"q"`
+	Q2   Handles `json:"q2"` // echo: the reply queue
+	R, W int     // rawecho: the request and reply descriptors
+}
+
+// runBenchPeer plays one role and prints a JSON result line.
+func runBenchPeer(v string) int {
+	var spec benchSpec
+	if err := json.Unmarshal([]byte(v), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	res, err := benchRole(spec)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench peer:", err)
+		return 1
+	}
+	out, _ := json.Marshal(res)
+	fmt.Println(string(out))
+	return 0
+}
+
+func benchRole(spec benchSpec) (map[string]any, error) {
+	ctx := context.Background()
+	if spec.Role == "rawecho" {
+		return nil, rawEcho(spec.R, spec.W)
+	}
+	q, err := AttachQueue(spec.Q, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	switch spec.Role {
+	case "put":
+		item := make([]byte, spec.Size)
+		start := time.Now()
+		for i := 0; i < spec.N; i++ {
+			if err := q.Put(ctx, item); err != nil {
+				return nil, err
+			}
+		}
+		if err := q.Flush(ctx); err != nil {
+			return nil, err
+		}
+		return map[string]any{"seconds": time.Since(start).Seconds()}, nil
+	case "get":
+		if _, err := q.Get(ctx); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		for i := 1; i < spec.N; i++ {
+			if _, err := q.Get(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]any{"seconds": time.Since(start).Seconds(), "n": spec.N - 1}, nil
+	case "echo":
+		out, err := AttachQueue(spec.Q2, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer out.Close()
+		for {
+			v, err := q.Get(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if err := out.Put(ctx, v); err != nil {
+				return nil, err
+			}
+			if v == nil {
+				return map[string]any{}, out.Flush(ctx)
+			}
+		}
+	}
+	return nil, fmt.Errorf("unknown role %q", spec.Role)
+}
+
+// rawEcho reads frames from r (header, then body) and writes each back to
+// w in one write, until a zero-length frame.
+func rawEcho(r, w int) error {
+	buf := make([]byte, 1<<16)
+	for {
+		if err := readAll(r, buf[:4]); err != nil {
+			return err
+		}
+		n := binary.BigEndian.Uint32(buf[:4])
+		if err := readAll(r, buf[4:4+n]); err != nil {
+			return err
+		}
+		if err := writeAll(w, buf[:4+n]); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// startPeer re-executes the test binary as a benchmark peer with files
+// as fds 3, 4, ...
+func startPeer(t *testing.T, spec benchSpec, files ...*os.File) *exec.Cmd {
+	t.Helper()
+	js, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), benchEnv+"="+string(js))
+	cmd.ExtraFiles = files
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// pingPongQueue measures n round trips of a 512-byte item: put on one
+// queue, a Go child gets it and puts it on another, get here.
+func pingPongQueue(t *testing.T, n int) []time.Duration {
+	ctx := context.Background()
+	req, rep := testQueue(t, 0), testQueue(t, 0)
+	r1, w1 := req.Files()
+	r2, w2 := rep.Files()
+	hq, h2 := req.Handles(), rep.Handles()
+	hq.Reader, hq.Writer, h2.Reader, h2.Writer = 3, 4, 5, 6
+	cmd := startPeer(t, benchSpec{Role: "echo", Q: hq, Q2: h2}, r1, w1, r2, w2)
+	rtts := make([]time.Duration, 0, n)
+	for i := 0; i < n+100; i++ {
+		start := time.Now()
+		if err := req.Put(ctx, benchPayload); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rep.Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if i >= 100 { // warm-up
+			rtts = append(rtts, time.Since(start))
+		}
+	}
+	if err := req.Put(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rep.Get(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	return rtts
+}
+
+// pingPongRaw is the same exchange over two bare pipes: one write of the
+// frame, the child reads header then body and writes it back.
+func pingPongRaw(t *testing.T, n int) []time.Duration {
+	r1, w1, _ := os.Pipe()
+	r2, w2, _ := os.Pipe()
+	defer r1.Close()
+	defer w1.Close()
+	defer r2.Close()
+	defer w2.Close()
+	cmd := startPeer(t, benchSpec{Role: "rawecho", R: 3, W: 4}, r1, w2)
+	frame := benchFrame(t)
+	body := make([]byte, len(frame))
+	rtts := make([]time.Duration, 0, n)
+	for i := 0; i < n+100; i++ {
+		start := time.Now()
+		if err := writeAll(int(w1.Fd()), frame); err != nil {
+			t.Fatal(err)
+		}
+		if err := readAll(int(r2.Fd()), body[:4]); err != nil {
+			t.Fatal(err)
+		}
+		if err := readAll(int(r2.Fd()), body[4:]); err != nil {
+			t.Fatal(err)
+		}
+		if i >= 100 {
+			rtts = append(rtts, time.Since(start))
+		}
+	}
+	_ = writeAll(int(w1.Fd()), []byte{0, 0, 0, 0})
+	_ = readAll(int(r2.Fd()), body[:4])
+	_ = cmd.Wait()
+	return rtts
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// TestLatencyVsRawPipe compares put→get round trips between two processes
+// with the raw pipe round trip (MPBRIDGE_BENCH=1).
+func TestLatencyVsRawPipe(t *testing.T) {
+	if os.Getenv("MPBRIDGE_BENCH") == "" {
+		t.Skip("set MPBRIDGE_BENCH=1")
+	}
+	const n = 5000
+	for round := 0; round < 3; round++ {
+		raw := median(pingPongRaw(t, n))
+		q := median(pingPongQueue(t, n))
+		t.Logf("median round trip: raw pipe %v, queue %v: %.2fx", raw, q, float64(q)/float64(raw))
+	}
+}
