@@ -40,6 +40,15 @@ type Blocker interface {
 	MayBlock(method string, args pickle.Tuple, kwargs *pickle.Dict) bool
 }
 
+// Inliner is implemented by objects whose calls that may block usually do
+// not (a get from a queue that has items). The server first offers such a
+// call to TryCall on the connection's own goroutine: TryCall either
+// completes it (done is true) or returns at once having changed nothing,
+// and the call then runs with Call on a goroutine of its own.
+type Inliner interface {
+	TryCall(ctx context.Context, method string, args pickle.Tuple, kwargs *pickle.Dict) (res any, err error, done bool)
+}
+
 // Reprer is implemented by objects with their own repr() text, used for
 // the __repr__ and __str__ fallbacks and for debug_info. The default is
 // "<Type object at 0x...>".
@@ -59,6 +68,14 @@ type Valuer interface {
 // drops its last reference to them (the reference count reached zero).
 type Releaser interface {
 	Release()
+}
+
+// ConnObserver is implemented by objects that keep state per connection
+// (an RLock or a Condition is owned by the Python server thread, i.e. the
+// connection, that acquired it). When a method-call connection closes, the
+// server calls ConnClosed on every such object that connection called.
+type ConnObserver interface {
+	ConnClosed(caller CallerInfo)
 }
 
 // Raw is a method result that is already pickled: one complete pickle of

@@ -36,6 +36,29 @@ type Queue struct {
 	getters    waitList
 	putters    waitList
 	allDone    chan struct{} // closed when unfinished reaches 0; nil if nobody waits
+	slab       []byte        // where small items are packed, see keep
+}
+
+// slabSize is the size of the blocks small items are packed into.
+const slabSize = 64 << 10
+
+// keep copies a pickled item into the current slab and returns the copy.
+// Packing items back to back keeps the queue's memory at their pickled
+// size: stored separately, each item would sit in an allocator size class
+// shared with the transient buffers of requests, and the holes those
+// leave could not be returned to the system while the queue is long. A
+// slab is freed once every item in it has been taken (items leave a FIFO
+// in order). Items larger than a quarter slab keep their own allocation.
+func (q *Queue) keep(data []byte) []byte {
+	n := len(data)
+	if n > slabSize/4 {
+		return data
+	}
+	if cap(q.slab)-len(q.slab) < n {
+		q.slab = make([]byte, 0, slabSize)
+	}
+	q.slab = append(q.slab, data...)
+	return q.slab[len(q.slab)-n : len(q.slab) : len(q.slab)]
 }
 
 // NewQueue returns an empty queue holding at most maxsize items
@@ -75,6 +98,48 @@ func (q *Queue) MayBlock(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 		return true
 	}
 	return false
+}
+
+// TryCall implements Inliner: a blocking get or put that can complete at
+// once does.
+func (q *Queue) TryCall(ctx context.Context, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error, bool) {
+	switch method {
+	case "get":
+		if _, err := sigQueueGet.Bind(args, kwargs); err != nil {
+			return nil, nil, false
+		}
+		data, err := q.get(ctx, false, time.Time{})
+		if err != nil {
+			return nil, nil, false
+		}
+		return Raw{Pickle: data, Undelivered: func() { q.unget(data) }}, nil, true
+	case "put":
+		a, err := sigQueuePut.Bind(args, kwargs)
+		if err != nil {
+			return nil, nil, false
+		}
+		if _, _, err := Timeout(a[2]); err != nil {
+			return nil, nil, false
+		}
+		q.mu.Lock()
+		room := q.shut || q.maxsize <= 0 || q.items.len() < q.maxsize
+		q.mu.Unlock()
+		if !room {
+			return nil, nil, false
+		}
+		data, err := pickle.Dumps(a[0], pickle.DefaultProtocol)
+		if err != nil {
+			return nil, nil, false
+		}
+		// Not blocking: Full (a put that raced for the last slot) leaves
+		// the call to the blocking path.
+		err = q.put(ctx, data, false, time.Time{})
+		if errors.Is(err, mpbridge.ErrFull) {
+			return nil, nil, false
+		}
+		return nil, err, true
+	}
+	return nil, nil, false
 }
 
 // PyRepr implements Reprer.
@@ -188,7 +253,7 @@ func (q *Queue) put(ctx context.Context, data []byte, block bool, deadline time.
 			return ExcShutDown()
 		}
 		if q.maxsize <= 0 || q.items.len() < q.maxsize {
-			q.items.push(data)
+			q.items.push(q.keep(data))
 			q.unfinished++
 			q.getters.notify()
 			q.mu.Unlock()

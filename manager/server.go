@@ -489,9 +489,13 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 	cctx, cancel := context.WithCancel(withCaller(ctx, info))
 	defer cancel()
 	var inflight chan struct{}
+	var observers map[*entry]ConnObserver
 	defer func() {
 		if inflight != nil {
 			<-inflight
+		}
+		for _, o := range observers {
+			o.ConnClosed(*info)
 		}
 	}()
 	for {
@@ -514,6 +518,12 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 			}
 			continue
 		}
+		if o, ok := call.e.obj.(ConnObserver); ok && observers[call.e] == nil {
+			if observers == nil {
+				observers = map[*entry]ConnObserver{}
+			}
+			observers[call.e] = o
+		}
 		if !call.mayBlock() {
 			reply, res := s.runCall(cctx, call)
 			if err := c.SendBytes(cctx, reply); err != nil {
@@ -521,6 +531,16 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 				return
 			}
 			continue
+		}
+		if in, ok := call.e.obj.(Inliner); ok {
+			if res, err, done := in.TryCall(cctx, call.method, call.req.args, call.req.kwargs); done {
+				reply, res := s.finishCall(cctx, call, res, err)
+				if err := c.SendBytes(cctx, reply); err != nil {
+					undelivered(res)
+					return
+				}
+				continue
+			}
 		}
 		done := make(chan struct{})
 		inflight = done
@@ -651,6 +671,11 @@ func (s *Server) runCall(ctx context.Context, c *call) ([]byte, any) {
 		return s.replyBytes(KindError, c.req.callErr), nil
 	}
 	res, err := c.e.obj.Call(ctx, c.method, c.req.args, c.req.kwargs)
+	return s.finishCall(ctx, c, res, err)
+}
+
+// finishCall builds the reply of a call that returned (res, err).
+func (s *Server) finishCall(ctx context.Context, c *call, res any, err error) ([]byte, any) {
 	if errors.Is(err, ErrNoMethod) {
 		return s.fallback(c.e, c.method, c.req, fmt.Sprintf("%s object has no attribute %s",
 			pickle.Repr(PyTypeNameOfObject(c.e.obj)), pickle.Repr(c.method))), nil

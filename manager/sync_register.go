@@ -17,8 +17,10 @@ import (
 // BoundedSemaphore, Condition, Barrier, Pool (which refuses to run
 // Python code), list, dict, Value, Array, Namespace, and Iterator (what
 // iterating a dict proxy creates). With them a Go server is a drop-in for
-// the server process multiprocessing.Manager() starts.
-func RegisterSyncManagerTypes(srv *Server) {
+// the server process multiprocessing.Manager() starts. It never fails;
+// the error result lets `mpbridge serve` list it among its default
+// registrations.
+func RegisterSyncManagerTypes(srv *Server) error {
 	for _, typeid := range []string{"Queue", "JoinableQueue"} {
 		srv.Register(typeid, func(ctx context.Context, args pickle.Tuple, kwargs *pickle.Dict) (Object, error) {
 			v, err := (Signature{Name: "Queue.__init__", Params: []string{"maxsize"}, Defaults: []any{int64(0)}}).Bind(args, kwargs)
@@ -53,6 +55,7 @@ func RegisterSyncManagerTypes(srv *Server) {
 			return wrapSync(srv, obj, t.Exposed), nil
 		}, opts)
 	}
+	return nil
 }
 
 // syncObject serves a syncobj.Object: the caller's connection is its
