@@ -1,11 +1,15 @@
 package pickle
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"math"
 	"math/big"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mpbridge/mpbridge/internal/pytest"
 )
 
 func TestJSONRoundTrip(t *testing.T) {
@@ -137,4 +141,55 @@ func FuzzFromJSON(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, string(out), string(out2))
 	})
+}
+
+// checkJSONView renders CPython pickles with ToJSON, and sends FromJSON's
+// values back to CPython, which must load them as the original value.
+func checkJSONView(t *testing.T, h *pytest.Helper) {
+	h.MustExec(t, pyClassesModule)
+	type jcase struct {
+		py, json string
+		minMinor int
+	}
+	for _, c := range []jcase{
+		{py: "None", json: `null`},
+		{py: "[True, -1, 2.0, 'x', b'y', (1,), [], {}]", json: `[true,-1,2.0,"x",{"$bytes":"eQ=="},{"$tuple":[1]},[],{}]`},
+		{py: "{'a': 1, 2: 'b'}", json: `{"$dict":[["a",1],[2,"b"]]}`},
+		{py: "{'$bytes': 'not a tag'}", json: `{"$dict":[["$bytes","not a tag"]]}`},
+		{py: "-2**70", json: `{"$int":"-1180591620717411303424"}`},
+		{py: "[float('nan'), float('-inf'), 1e300, -0.0]", json: `[{"$float":"nan"},{"$float":"-inf"},1e+300,-0.0]`},
+		{py: "complex(1, -2)", json: `{"$complex":[1.0,-2.0]}`},
+		{py: "(bytearray(b'x'), {1, 2}, frozenset({3}))", json: `{"$tuple":[{"$bytearray":"eA=="},{"$set":[1,2]},{"$frozenset":[3]}]}`},
+		{py: "[int, collections.OrderedDict]", json: `[{"$global":"builtins:int"},{"$global":"collections:OrderedDict"}]`},
+		{py: "dt(2024,1,2,3,4,5,6)", json: `{"$datetime":"2024-01-02T03:04:05.000006"}`},
+		{py: "dt(2024,1,2,tzinfo=tz(td(hours=-5)))", json: `{"$datetime":"2024-01-02T00:00:00-05:00"}`},
+		{py: "dt(2024,10,27,2,30,tzinfo=Paris,fold=1)", json: `{"$datetime":"2024-10-27T02:30:00+01:00[Europe/Paris]"}`, minMinor: 9},
+		{py: "(date(2024,2,29), tod(1,2,3), td(days=-1))", json: `{"$tuple":[{"$date":"2024-02-29"},{"$time":"01:02:03"},{"$timedelta":[-1,0,0]}]}`},
+		{py: "[decimal.Decimal('-1.50'), uuid.UUID(int=1)]", json: `[{"$decimal":"-1.50"},{"$uuid":"00000000-0000-0000-0000-000000000001"}]`},
+		{py: "KeyError('k')", json: `{"$exception":{"callable":{"$global":"builtins:KeyError"},"args":["k"]}}`},
+		{py: "collections.OrderedDict([('a', 1)])", json: `{"$object":{"callable":{"$global":"collections:OrderedDict"},"args":[],"dictitems":[["a",1]]}}`},
+		{py: "Point(1, 2)", json: `{"$object":{"callable":{"$global":"mpb_testmod:Point"},"kind":"newobj","args":[],"state":{"x":1,"y":2}}}`},
+	} {
+		if h.Py.Minor < c.minMinor {
+			continue
+		}
+		var pickles []*string
+		require.NoError(t, json.Unmarshal(h.MustExec(t, "result = py_pickles("+c.py+", 4)"), &pickles))
+		m, err := Loads(unb64(t, *pickles[4]))
+		require.NoError(t, err)
+		js, err := ToJSON(m)
+		require.NoError(t, err, c.py)
+		require.Equal(t, c.json, string(js), c.py)
+
+		back, err := FromJSON([]byte(c.json))
+		require.NoError(t, err, c.json)
+		enc, err := Dumps(back, 4)
+		require.NoError(t, err)
+		s := base64.StdEncoding.EncodeToString(enc)
+		lit, err := pyJSONArg([]*string{nil, nil, nil, nil, &s, nil})
+		require.NoError(t, err)
+		var problems []string
+		require.NoError(t, json.Unmarshal(h.MustExec(t, "result = py_check("+c.py+", "+string(lit)+")"), &problems))
+		require.Empty(t, problems[4], "%s: Python loaded FromJSON(%s) differently", c.py, c.json)
+	}
 }

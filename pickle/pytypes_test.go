@@ -310,7 +310,7 @@ type pyCase struct {
 
 // pySetup runs once in each Python helper.
 const pySetup = `
-import pickle, datetime, decimal, uuid, sys, types, enum, collections
+import pickle, datetime, decimal, uuid, sys, types, enum, collections, json
 try:
     import zoneinfo
 except ImportError:
@@ -323,6 +323,8 @@ def py_pickles(exp, min_proto=0):
 
 def py_check(exp, datas):
     # For each protocol: does Go's pickle load as CPython's own pickle of exp does?
+    # datas is a JSON list of base64 pickles (null: not checked).
+    datas = json.loads(datas)
     out = []
     for p, d in enumerate(datas):
         if d is None:
@@ -387,7 +389,7 @@ func checkPyCases(t *testing.T, h *pytest.Helper, r *Registry, cases []pyCase) {
 			if c.oneWay {
 				return
 			}
-			lit, err := json.Marshal(goPickles)
+			lit, err := pyJSONArg(goPickles)
 			require.NoError(t, err)
 			var problems []string
 			require.NoError(t, json.Unmarshal(h.MustExec(t, "result = py_check("+c.py+", "+string(lit)+")"), &problems))
@@ -396,6 +398,16 @@ func checkPyCases(t *testing.T, h *pytest.Helper, r *Registry, cases []pyCase) {
 			}
 		})
 	}
+}
+
+// pyJSONArg renders v as a Python str literal holding its JSON.
+func pyJSONArg(v any) (string, error) {
+	js, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	lit, err := json.Marshal(string(js)) // a JSON string is a Python str literal
+	return string(lit), err
 }
 
 // requireSameGo compares Go values, times by instant, offset, zone name
@@ -479,6 +491,7 @@ func TestPythonMapping(t *testing.T) {
 		t.Run("types", func(t *testing.T) { checkPyCases(t, h, nil, pyTypeCases(t)) })
 		t.Run("containers", func(t *testing.T) { checkPyCases(t, h, nil, pyContainerCases()) })
 		t.Run("classes", func(t *testing.T) { checkPyClasses(t, h) })
+		t.Run("json view", func(t *testing.T) { checkJSONView(t, h) })
 		t.Run("zoneinfo needs 3.9", func(t *testing.T) { checkZoneInfoOn38(t, h) })
 	})
 }
