@@ -709,3 +709,38 @@ func TestManagerCLI(t *testing.T) {
 	require.NoError(t, c.Shutdown(ctx))
 	require.NoError(t, serve.Wait())
 }
+
+// Python clients reach a Go server over a Unix socket path and a Linux
+// abstract name; a Go client reaches a Python server over a Unix socket.
+func TestManagerUnixAddresses(t *testing.T) {
+	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
+		dir := t.TempDir()
+		h := pytest.NewHelper(t, py)
+		for _, addr := range []string{dir + "/go.sock", fmt.Sprintf("@mpbridge-%d-%d", os.Getpid(), time.Now().UnixNano())} {
+			s := startMgrGoServer(t, addr)
+			h.MustExec(t, mgrConnectCode(pyAddr(t, s.addr), s.key, "get_queue"))
+			var r []any
+			execJSON(t, h, "q = m.get_queue(); q.put('over unix'); result = [q.get(timeout=5), q.qsize()]; del q", &r)
+			require.Equal(t, []any{"over unix", 0.0}, r, addr)
+		}
+		key := mgrKey(t)
+		cmd := py.Command(pytest.Script("manager_peer.py"), "serve", "--addr", dir+"/py.sock", "--authkey-hex", hex.EncodeToString(key))
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		pytest.Start(t, cmd)
+		sc := bufio.NewScanner(out)
+		require.True(t, sc.Scan())
+		ctx := context.Background()
+		c, err := manager.Dial(ctx, dir+"/py.sock", key, nil)
+		require.NoError(t, err)
+		defer c.Close()
+		q, err := c.Queue(ctx, "get_queue", nil, nil)
+		require.NoError(t, err)
+		require.NoError(t, q.Put(ctx, "x"))
+		v, err := q.Get(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "x", v)
+		require.NoError(t, q.Close())
+	})
+}

@@ -496,3 +496,47 @@ func TestRemoteErrorFormat(t *testing.T) {
 	require.Contains(t, e.Error(), strings.Repeat("-", 75))
 	require.False(t, errors.Is(e, mpbridge.ErrAuthentication))
 }
+
+// The server and client work over every address form: TCP IPv4 and IPv6,
+// a Unix socket path and a Linux abstract name; tokens carry the server's
+// address in Python's form.
+func TestAddressForms(t *testing.T) {
+	dir := t.TempDir()
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0", dir + "/m.sock", fmt.Sprintf("@mpbridge-test-%d", time.Now().UnixNano())} {
+		t.Run(addr, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			l, err := connection.Listen(ctx, addr, nil)
+			if err != nil && strings.HasPrefix(addr, "[::1]") {
+				t.Skipf("no IPv6: %v", err)
+			}
+			require.NoError(t, err)
+			srv := NewServer(&ServerOptions{Authkey: testKey})
+			srv.RegisterQueue("get_queue", NewQueue(0))
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(ctx, l) }()
+			c := dial(t, l.Addr().String())
+			q, err := c.Queue(ctx, "get_queue", nil, nil)
+			require.NoError(t, err)
+			require.NoError(t, q.Put(ctx, "x"))
+			v, err := q.Get(ctx)
+			require.NoError(t, err)
+			require.Equal(t, "x", v)
+			require.NoError(t, q.Close())
+			want := pyAddress(l.Addr())
+			require.Equal(t, want, srv.Address())
+			switch {
+			case strings.HasPrefix(addr, "@"):
+				require.Equal(t, "\x00"+addr[1:], want)
+			case strings.HasPrefix(addr, "/"):
+				require.Equal(t, addr, want)
+			default:
+				tup, ok := want.(pickle.Tuple)
+				require.True(t, ok)
+				require.Len(t, tup, 2)
+			}
+			cancel()
+			<-done
+		})
+	}
+}
