@@ -2,6 +2,7 @@ package pickle
 
 import (
 	"math/big"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -16,6 +17,7 @@ import (
 //	builtins.bytes()                -> []byte{}    (b'', protocols 0–2)
 //	_codecs.encode(str, 'latin1')   -> []byte      (bytes, protocols 0–2)
 //	builtins.complex(real, imag)    -> complex128  (complex, every protocol)
+//	builtins.getattr(Global, name)  -> Global      (nested class, protocols 0–3)
 //
 // (Python 2's __builtin__ is mapped to builtins first, by fix_imports.)
 // REDUCE or NEWOBJ of an exception class yields an *Exception; anything
@@ -56,6 +58,16 @@ func (d *decoder) reduce(callable any, args Tuple) (any, error) {
 		}
 	case globalComplex:
 		v = complexArg(args)
+	case globalGetattr:
+		// getattr(Outer, 'Inner'): how protocols below 4 name a nested
+		// class (the encoder writes Global{m, "Outer.Inner"} this way).
+		if len(args) == 2 {
+			parent, ok1 := args[0].(Global)
+			name, ok2 := args[1].(string)
+			if ok1 && ok2 && name != "" && !strings.ContainsAny(name, ".\n") {
+				v = Global{parent.Module, parent.Name + "." + name}
+			}
+		}
 	}
 	if err != nil || v != nil {
 		return v, err

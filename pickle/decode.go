@@ -87,6 +87,12 @@ func (d *decoder) release() {
 
 // run decodes one pickle from d.data.
 func (d *decoder) run() (any, error) {
+	if d.owned {
+		// The input was copied for the values to share: that counts.
+		if err := d.account(len(d.data)); err != nil {
+			return nil, &SyntaxError{Err: err}
+		}
+	}
 	for d.pos < len(d.data) {
 		d.opPos = d.pos
 		op := d.data[d.pos]
@@ -270,7 +276,9 @@ func (d *decoder) memoPut(idx uint64, v any) error {
 		d.memo = append(d.memo, v)
 		return nil
 	}
-	if idx < uint64(len(d.memo))+1024 {
+	if idx < uint64(2*d.memoCount+64) {
+		// Dense growth, with no more holes than entries (plus a few):
+		// a hostile PUT index cannot make the slice large.
 		for uint64(len(d.memo)) < idx {
 			d.memo = append(d.memo, hole)
 		}
