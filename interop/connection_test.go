@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/mpbridge/mpbridge"
 	"github.com/mpbridge/mpbridge/connection"
 	"github.com/mpbridge/mpbridge/internal/pytest"
 )
@@ -129,6 +130,7 @@ func TestConnectionInterop(t *testing.T) {
 				t.Run("PyListener/"+tr.name+"/"+kc.name, func(t *testing.T) { pyListenerGoDial(t, ctx, p, tr.addr, kc) })
 			}
 		}
+		t.Run("BadFrames", func(t *testing.T) { connBadFrames(t, ctx, p) })
 		t.Run("GoParentHandsFds", func(t *testing.T) { goParentHandsFds(t, ctx, p) })
 		for _, duplex := range []bool{true, false} {
 			t.Run(fmt.Sprintf("PyParentHandsFds/duplex=%v", duplex), func(t *testing.T) { pyParentHandsFds(t, ctx, p, fdecho, duplex) })
@@ -217,6 +219,63 @@ func exchangeAndClose(t *testing.T, ctx context.Context, p *connPeer, c *connect
 	p.must(t, ctx, "close", map[string]any{"cid": cid}, nil)
 	_, err := c.RecvBytes(ctx, 0)
 	require.ErrorIs(t, err, io.EOF)
+}
+
+// connPair connects the peer as a Python Client to a Go Listener (no key)
+// and returns both ends.
+func connPair(t *testing.T, ctx context.Context, p *connPeer, opts *connection.Options) (*connection.Conn, int) {
+	var o connection.ListenOptions
+	if opts != nil {
+		o.Options = *opts
+	}
+	l, err := connection.Listen(ctx, "127.0.0.1:0", &o)
+	require.NoError(t, err)
+	defer l.Close()
+	client := p.start("client", map[string]any{"address": l.Addr().PythonRepr()})
+	c, err := l.Accept(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	var cid int
+	require.NoError(t, p.wait(ctx, client, &cid))
+	return c, cid
+}
+
+// connBadFrames: truncated and oversized frames give the same failures on
+// both sides: Python's OSError texts, Go's typed errors.
+func connBadFrames(t *testing.T, ctx context.Context, p *connPeer) {
+	truncated := []byte{0, 0, 0, 16, 'a', 'b', 'c'}
+	t.Run("PythonCutsFrame", func(t *testing.T) {
+		c, cid := connPair(t, ctx, p, nil)
+		p.must(t, ctx, "raw_write", map[string]any{"cid": cid, "data": b64(truncated)}, nil)
+		p.must(t, ctx, "close", map[string]any{"cid": cid}, nil)
+		_, err := c.RecvBytes(ctx, 0)
+		require.ErrorIs(t, err, mpbridge.ErrCorrupt)
+		require.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		require.Contains(t, err.Error(), "got end of file during message")
+	})
+	t.Run("GoCutsFrame", func(t *testing.T) {
+		c, cid := connPair(t, ctx, p, nil)
+		f, err := c.File()
+		require.NoError(t, err)
+		_, err = f.Write(truncated)
+		require.NoError(t, err)
+		f.Close()
+		c.Close()
+		err = p.call(ctx, "recv_bytes", map[string]any{"cid": cid}, nil)
+		requirePyError(t, err, "OSError", "got end of file during message")
+		p.must(t, ctx, "close", map[string]any{"cid": cid}, nil)
+	})
+	t.Run("Oversized", func(t *testing.T) {
+		c, cid := connPair(t, ctx, p, &connection.Options{MaxFrame: 10})
+		require.NoError(t, c.SendBytes(ctx, make([]byte, 11)))
+		err := p.call(ctx, "recv_bytes", map[string]any{"cid": cid, "maxlength": 10}, nil)
+		requirePyError(t, err, "OSError", "bad message length")
+		p.must(t, ctx, "send_bytes", map[string]any{"cid": cid, "data": b64(make([]byte, 11))}, nil)
+		_, err = c.RecvBytes(ctx, 0)
+		require.ErrorIs(t, err, mpbridge.ErrTooLarge)
+		require.Contains(t, err.Error(), "bad message length")
+		p.must(t, ctx, "close", map[string]any{"cid": cid}, nil)
+	})
 }
 
 // goParentHandsFds: the peer inherited a socketpair end (fd 3) and two

@@ -21,6 +21,7 @@ Operations:
   accept    lid                             -> cid
   client    address, authkey                -> cid
   fromfd    fd, readable, writable          -> cid   (Connection(fd, ...))
+  raw_write   cid, data                     -> null      (os.write on the fd: no framing)
   send_bytes  cid, data                     -> null
   recv_bytes  cid, maxlength                -> data
   echo_bytes  cid, count[, to]              -> [sizes]   (recv_bytes, send back (or to
@@ -93,6 +94,11 @@ def op_client(req):
 def op_fromfd(req):
     c = mpc.Connection(req["fd"], readable=req.get("readable", True), writable=req.get("writable", True))
     return _store(_conns, c)
+
+
+def op_raw_write(req):
+    """Write bytes to the connection's descriptor, bypassing the framing."""
+    os.write(_conn(req).fileno(), base64.b64decode(req["data"]))
 
 
 def op_send_bytes(req):
