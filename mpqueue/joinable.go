@@ -92,29 +92,27 @@ func (q *JoinableQueue) PutNowait(ctx context.Context, item any) error {
 // counted gives the frame to the writer and counts the task, under the
 // condition's lock.
 func (q *JoinableQueue) counted(ctx context.Context, give func() error) error {
-	if err := q.lockCond(ctx); err != nil {
+	return q.withCond(ctx, func(context.Context) error {
+		if err := give(); err != nil {
+			return err
+		}
+		return q.unfinished.Release()
+	})
+}
+
+// withCond runs f holding the condition's lock; f's context also ends at
+// Close.
+func (q *JoinableQueue) withCond(ctx context.Context, f func(ctx context.Context) error) error {
+	if err := q.acquire(ctx, q.cond.lock, mpbridge.ErrTimeout); err != nil {
 		return err
 	}
-	err := give()
-	if err == nil {
-		err = q.unfinished.Release()
-	}
+	octx, cancel := q.opCtx(ctx)
+	err := f(octx)
+	cancel()
 	if rerr := q.cond.Release(); err == nil {
 		err = rerr
 	}
 	return err
-}
-
-func (q *JoinableQueue) lockCond(ctx context.Context) error {
-	if q.cond.lock.TryAcquire() {
-		return nil
-	}
-	octx, cancel := q.opCtx(ctx)
-	defer cancel()
-	if err := q.cond.Acquire(octx); err != nil {
-		return semErr(octx, err, mpbridge.ErrTimeout)
-	}
-	return nil
 }
 
 // TaskDone marks one task done; at zero it wakes every joiner. More calls
@@ -124,21 +122,15 @@ func (q *JoinableQueue) TaskDone(ctx context.Context) error {
 		return err
 	}
 	defer q.end()
-	if err := q.lockCond(ctx); err != nil {
-		return err
-	}
-	var err error
-	if !q.unfinished.TryAcquire() {
-		err = ErrTaskDone
-	} else if q.unfinished.IsZero() {
-		octx, cancel := q.opCtx(ctx)
-		err = q.cond.NotifyAll(octx)
-		cancel()
-	}
-	if rerr := q.cond.Release(); err == nil {
-		err = rerr
-	}
-	return err
+	return q.withCond(ctx, func(ctx context.Context) error {
+		if !q.unfinished.TryAcquire() {
+			return ErrTaskDone
+		}
+		if q.unfinished.IsZero() {
+			return q.cond.NotifyAll(ctx)
+		}
+		return nil
+	})
 }
 
 // Join waits until every task put (by any process) has been marked done.
@@ -148,22 +140,15 @@ func (q *JoinableQueue) Join(ctx context.Context) error {
 		return err
 	}
 	defer q.end()
-	if err := q.lockCond(ctx); err != nil {
-		return err
-	}
-	var err error
-	if !q.unfinished.IsZero() {
-		octx, cancel := q.opCtx(ctx)
-		err = q.cond.Wait(octx)
-		if err != nil {
-			err = semErr(octx, err, mpbridge.ErrTimeout)
+	return q.withCond(ctx, func(octx context.Context) error {
+		if q.unfinished.IsZero() {
+			return nil
 		}
-		cancel()
-	}
-	if rerr := q.cond.Release(); err == nil {
-		err = rerr
-	}
-	return err
+		if err := q.cond.Wait(octx); err != nil {
+			return semErr(octx, err, mpbridge.ErrTimeout)
+		}
+		return nil
+	})
 }
 
 // Unfinished returns the number of tasks put and not yet marked done.

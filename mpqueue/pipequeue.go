@@ -135,6 +135,20 @@ func (pq *pipeQueue) opCtx(ctx context.Context) (context.Context, context.Cancel
 	return c, func() { stop(); cancel(nil) }
 }
 
+// acquire takes l, at once if it is free, else waiting as ctx allows and
+// until Close; a deadline that passes gives an error wrapping onDeadline.
+func (pq *pipeQueue) acquire(ctx context.Context, l *semlock.SemLock, onDeadline error) error {
+	if l.TryAcquire() {
+		return nil
+	}
+	octx, cancel := pq.opCtx(ctx)
+	defer cancel()
+	if err := l.Acquire(octx); err != nil {
+		return semErr(octx, err, onDeadline)
+	}
+	return nil
+}
+
 // semErr converts a failed semaphore wait under opCtx: Close → errClosed,
 // a deadline → full (mpbridge.ErrFull or ErrEmpty), else as is.
 func semErr(ctx context.Context, err error, full error) error {

@@ -119,17 +119,10 @@ func (q *Queue) put(ctx context.Context, item any, nowait bool, locked func(ctx 
 	if err != nil {
 		return err
 	}
-	if !q.sem.TryAcquire() {
-		if nowait {
-			return fmt.Errorf("%w (no free slot)", mpbridge.ErrFull)
-		}
-		octx, cancel := q.opCtx(ctx)
-		err := q.sem.Acquire(octx)
-		if err != nil {
-			err = semErr(octx, err, mpbridge.ErrFull)
-		}
-		cancel()
-		if err != nil {
+	if nowait && !q.sem.TryAcquire() {
+		return fmt.Errorf("%w (no free slot)", mpbridge.ErrFull)
+	} else if !nowait {
+		if err := q.acquire(ctx, q.sem, mpbridge.ErrFull); err != nil {
 			return err
 		}
 	}

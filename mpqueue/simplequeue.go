@@ -56,16 +56,8 @@ func (q *SimpleQueue) Put(ctx context.Context, item any) error {
 	if err != nil {
 		return err
 	}
-	if !q.wlock.TryAcquire() {
-		octx, cancel := q.opCtx(ctx)
-		err := q.wlock.Acquire(octx)
-		if err != nil {
-			err = semErr(octx, err, context.DeadlineExceeded)
-		}
-		cancel()
-		if err != nil {
-			return err
-		}
+	if err := q.acquire(ctx, q.wlock, context.DeadlineExceeded); err != nil {
+		return err
 	}
 	w := &waiter{ctx: ctx, closing: q.closing}
 	_, _, sr, err := q.w.writeFrames(w, []*outFrame{frame}, 0)
