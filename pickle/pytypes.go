@@ -38,14 +38,32 @@ import (
 //
 // Below protocol 3 the byte strings travel as _codecs.encode(str, 'latin1'),
 // which the encoder writes and the decoder undoes.
+//
+// Details of the time mapping:
+//   - Go times have nanoseconds, Python microseconds: encoding truncates.
+//   - Encoding a time outside years 1 to 9999 is an error.
+//   - time.Local encodes as a fixed offset (the one in effect at that
+//     instant): Go does not know the IANA name of the local zone. Load the
+//     zone with time.LoadLocation to send a zoneinfo.ZoneInfo.
+//   - A time.FixedZone keeps its name unless it is "" or the name Python
+//     would give the offset ("UTC+05:30"); decoding an unnamed
+//     datetime.timezone gives a FixedZone with Python's name.
+//   - zoneinfo keys are loaded with time.LoadLocation, which needs the
+//     system's time zone database (or a program that imports time/tzdata).
+//     ZoneInfo.no_cache(key) decodes like ZoneInfo(key) and encodes back as
+//     ZoneInfo(key). pytz zones (pytz._p, pytz._UTC) decode too.
+//   - PEP 495 fold: the second of two equal wall times is fold=1, decoded
+//     and encoded exactly as Python resolves it (gaps included); like
+//     CPython, the fold bit is written only from protocol 4 on.
 
 // Naive is the location of a time.Time that stands for a naive Python
 // datetime (one without tzinfo). Decoding a naive datetime gives a
 // time.Time in Naive, and a time.Time in Naive encodes as a naive datetime,
-// so naive values survive a round trip. Naive has a zero offset: its Unix()
-// reads the wall clock as if it were UTC. Build naive times with
-// time.Date(..., pickle.Naive) or t.In(pickle.Naive) is not what you want
-// (that converts the instant); use NaiveOf to keep the wall clock.
+// so naive values survive a round trip. Build one with
+// time.Date(..., pickle.Naive), or keep the wall clock of another time with
+// NaiveOf (t.In(pickle.Naive) would convert the instant instead). Naive
+// has a zero offset, so Unix and Equal read the wall clock as UTC, where
+// Python refuses to compare naive and aware datetimes.
 var Naive = time.FixedZone("", 0)
 
 // NaiveOf returns the naive time with t's wall clock (date and time of day
