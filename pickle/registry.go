@@ -40,6 +40,10 @@ type Unpickler interface {
 // a registered Go type (or a pointer to one) is written as an instance of
 // its class (see PythonClass for the shape).
 //
+// Unmarshal and Decoder.Decode into a *any store the decoded value model
+// unchanged, registered classes included; Registry.Unmarshal and Convert
+// into a *any apply the registry to that top-level value too.
+//
 // A Registry also holds the ZonePolicy for times in named zones. It is
 // safe for concurrent use. The package-level functions use
 // DefaultRegistry; it is the only global state of the package.
