@@ -488,6 +488,10 @@ func (s *Server) replyBytes(kind string, payload any) []byte {
 func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *CallerInfo) {
 	cctx, cancel := context.WithCancel(withCaller(ctx, info))
 	defer cancel()
+	// Reads and writes are interrupted by closing the connection (the
+	// server does on Close), so they need no cancellable context, which
+	// costs a registration per frame.
+	bg := context.Background()
 	var inflight chan struct{}
 	var observers map[*entry]ConnObserver
 	defer func() {
@@ -499,7 +503,7 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 		}
 	}()
 	for {
-		frame, err := c.RecvBytes(cctx, 0)
+		frame, err := c.RecvBytes(bg, 0)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
 				s.log.Debug("manager: channel closed", "conn", info.ConnID, "name", info.Name, "err", err)
@@ -513,7 +517,7 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 		}
 		call, reply := s.prepareCall(frame)
 		if reply != nil {
-			if c.SendBytes(cctx, reply) != nil {
+			if c.SendBytes(bg, reply) != nil {
 				return
 			}
 			continue
@@ -526,7 +530,7 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 		}
 		if !call.mayBlock() {
 			reply, res := s.runCall(cctx, call)
-			if err := c.SendBytes(cctx, reply); err != nil {
+			if err := c.SendBytes(bg, reply); err != nil {
 				undelivered(res)
 				return
 			}
@@ -535,7 +539,7 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 		if in, ok := call.e.obj.(Inliner); ok {
 			if res, err, done := in.TryCall(cctx, call.method, call.req.args, call.req.kwargs); done {
 				reply, res := s.finishCall(cctx, call, res, err)
-				if err := c.SendBytes(cctx, reply); err != nil {
+				if err := c.SendBytes(bg, reply); err != nil {
 					undelivered(res)
 					return
 				}
@@ -551,7 +555,7 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 				undelivered(res)
 				return
 			}
-			if err := c.SendBytes(cctx, reply); err != nil {
+			if err := c.SendBytes(bg, reply); err != nil {
 				undelivered(res)
 				c.Close()
 			}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -127,6 +128,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.Var(&queues, "queue", "serve a shared queue.Queue as typeid `NAME[=MAXSIZE]` (repeatable; maxsize 0 = unbounded)")
 	refuse := fs.Bool("refuse-shutdown", false, "refuse clients' shutdown requests")
 	verbose := fs.Bool("verbose", false, "log every connection event")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to `FILE` until the server stops")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -151,6 +153,16 @@ func runServe(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(s.err, "mpbridge serve: authkey (hex): %s\n", hex.EncodeToString(key))
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	srv := manager.NewServer(&manager.ServerOptions{Authkey: key, RefuseShutdown: *refuse, Logger: log})
 	for _, reg := range serveDefaults {
