@@ -12,7 +12,9 @@ import (
 // fields as the instance __dict__ (copyreg._reconstructor below protocol
 // 2); any other type encodes as REDUCE cls (value,), the shape of an
 // enum.Enum member. The receiving Python process must be able to import
-// module.name.
+// module.name. Decoding into the type itself needs nothing more; decoding
+// into an interface (any included) needs the type registered with
+// Register as well.
 type PythonClass interface {
 	PythonClass() (module, name string)
 }
