@@ -124,16 +124,35 @@ func BenchmarkQueue512(b *testing.B) {
 	b.ReportMetric(float64(b.N)/el.Seconds(), "items/s")
 }
 
-// TestThroughputVsRawPipe compares the two in one run (MPBRIDGE_BENCH=1).
+// cpuTime is this process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestThroughputVsRawPipe compares the two in one run (MPBRIDGE_BENCH=1):
+// rounds alternate, and the best round of each counts, the one least
+// disturbed by other load. CPU time per item is reported too.
 func TestThroughputVsRawPipe(t *testing.T) {
 	if os.Getenv("MPBRIDGE_BENCH") == "" {
 		t.Skip("set MPBRIDGE_BENCH=1")
 	}
-	const n = 300000
+	n, rounds := 200000, 7
 	frame := benchFrame(t)
-	for round := 0; round < 3; round++ {
+	var bestRaw, bestQ float64
+	var cpuRaw, cpuQ time.Duration
+	for round := 0; round < rounds; round++ {
+		c0 := cpuTime()
 		raw := rawPipe(t, n, frame)
+		c1 := cpuTime()
 		q := queueGoGo(t, n)
-		t.Logf("raw %.0f frames/s, queue %.0f items/s: %.0f%%", n/raw.Seconds(), n/q.Seconds(), 100*raw.Seconds()/q.Seconds())
+		c2 := cpuTime()
+		bestRaw = max(bestRaw, float64(n)/raw.Seconds())
+		bestQ = max(bestQ, float64(n)/q.Seconds())
+		cpuRaw += c1 - c0
+		cpuQ += c2 - c1
 	}
+	t.Logf("best of %d: raw pipe %.0f frames/s, queue %.0f items/s: %.0f%%; CPU per item: raw %v, queue %v",
+		rounds, bestRaw, bestQ, 100*bestQ/bestRaw, cpuRaw/time.Duration(n*rounds), cpuQ/time.Duration(n*rounds))
 }

@@ -402,3 +402,20 @@ func TestJoinableQueue(t *testing.T) {
 }
 
 func dup(fd int) (int, error) { return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0) }
+
+// The pipe's descriptors are shared with other processes, so their open
+// file description must stay in blocking mode (O_NONBLOCK is not ours to
+// set), both for a queue created here and for one attached to.
+func TestQueueDescriptorsStayBlocking(t *testing.T) {
+	q := testQueue(t, 0)
+	ctx := ctxT(t, 10*time.Second)
+	require.NoError(t, q.Put(ctx, "x"))
+	_, err := q.Get(ctx)
+	require.NoError(t, err)
+	h := q.Handles()
+	for _, fd := range []int{h.Reader, h.Writer} {
+		fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		require.NoError(t, err)
+		require.Zero(t, fl&unix.O_NONBLOCK, "fd %d", fd)
+	}
+}
