@@ -34,7 +34,7 @@ func startSyncGoServer(t testing.TB) (srv *manager.Server, host, port string, ke
 	t.Helper()
 	key = mgrKey(t)
 	srv = manager.NewServer(&manager.ServerOptions{Authkey: key})
-	manager.RegisterSyncManagerTypes(srv)
+	require.NoError(t, manager.RegisterSyncManagerTypes(srv))
 	ctx, cancel := context.WithCancel(context.Background())
 	l, err := connection.Listen(ctx, "127.0.0.1:0", &connection.ListenOptions{Backlog: 128})
 	require.NoError(t, err)
@@ -491,4 +491,61 @@ func TestSyncProxiesGoClient(t *testing.T) {
 			require.Contains(t, pyTr, want)
 		}
 	})
+}
+
+// TestSyncManagerDeadClient kills a Python client that holds an RLock and
+// is blocked acquiring a Lock on the Go server: the RLock is released and
+// the blocked acquire is cancelled without taking the Lock. (CPython's
+// server keeps the RLock for the dead thread and later hands the Lock to
+// it: the Go server differs here on purpose.)
+func TestSyncManagerDeadClient(t *testing.T) {
+	for _, py := range pytest.Pick(t) {
+		t.Run("py"+py.Version, func(t *testing.T) {
+			_, host, port, key := startSyncGoServer(t)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			c, err := manager.Dial(ctx, net.JoinHostPort(host, port), key, nil)
+			require.NoError(t, err)
+			defer c.Close()
+			lk, err := c.Lock(ctx)
+			require.NoError(t, err)
+			rl, err := c.RLock(ctx)
+			require.NoError(t, err)
+			require.NoError(t, lk.Acquire(ctx))
+			code := `
+import sys, time
+from multiprocessing.managers import Token, AcquirerProxy
+addr = (sys.argv[1], int(sys.argv[2])); key = bytes.fromhex(sys.argv[3])
+rl = AcquirerProxy(Token("RLock", addr, sys.argv[4]), "pickle", authkey=key)
+lk = AcquirerProxy(Token("Lock", addr, sys.argv[5]), "pickle", authkey=key)
+rl.acquire(); rl.acquire()
+print("held", flush=True)
+lk.acquire()
+print("got the lock", flush=True)
+time.sleep(60)
+`
+			cmd := py.Command("-c", code, host, port, hex.EncodeToString(key), rl.Proxy().Token().ID, lk.Proxy().Token().ID)
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			pytest.Start(t, cmd)
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			require.NoError(t, err)
+			require.Equal(t, "held\n", line)
+			ok, err := rl.TryAcquire(ctx)
+			require.NoError(t, err)
+			require.False(t, ok, "the Python client holds the RLock")
+			time.Sleep(100 * time.Millisecond) // its acquire of the Lock is now blocked
+			pytest.Kill(cmd)
+			require.Eventually(t, func() bool {
+				ok, err := rl.TryAcquire(ctx)
+				return err == nil && ok
+			}, 5*time.Second, 10*time.Millisecond, "the dead client's RLock was not released")
+			require.NoError(t, rl.Release(ctx))
+			require.NoError(t, lk.Release(ctx))
+			ok, err = lk.TryAcquire(ctx)
+			require.NoError(t, err)
+			require.True(t, ok, "the dead client's cancelled acquire took the Lock")
+			require.NoError(t, lk.Release(ctx))
+		})
+	}
 }

@@ -98,21 +98,11 @@ func (s *syncObject) PyRepr() string {
 	return fmt.Sprintf("<%T object>", s.obj)
 }
 
-// MayBlock implements Blocker: only acquire and the waits block.
+// MayBlock implements Blocker, asking the object (only acquire and the
+// waits of the synchronization types can block).
 func (s *syncObject) MayBlock(method string, args pickle.Tuple, kwargs *pickle.Dict) bool {
-	switch method {
-	case "wait":
-		return true
-	case "acquire":
-		if len(args) > 0 && !Truthy(args[0]) {
-			return false
-		}
-		if kwargs != nil {
-			if b, ok := kwargs.Get("blocking"); ok && !Truthy(b) {
-				return false
-			}
-		}
-		return true
+	if b, ok := s.obj.(syncobj.Blocker); ok {
+		return b.MayBlock(method, args, kwargs)
 	}
 	return false
 }
@@ -131,6 +121,11 @@ func (s *syncObject) Call(ctx context.Context, method string, args pickle.Tuple,
 	}
 	if method == "acquire" && res == true {
 		s.watchOwner(ctx, caller.ConnID)
+		// A lock taken for a client that is gone before the reply reaches
+		// it is given back (CPython's server would keep it taken).
+		return Raw{Pickle: pickledTrue, Undelivered: func() {
+			_, _ = s.obj.Call(context.Background(), caller.ConnID, "release", nil, nil)
+		}}, nil
 	}
 	if o, ok := res.(syncobj.Object); ok {
 		return wrapSync(s.srv, o, iteratorExposed), nil
@@ -167,6 +162,9 @@ func (s *syncObject) watchOwner(ctx context.Context, conn uint64) {
 // iteratorExposed is what IteratorProxy exposes: the only shared objects
 // that methods of SyncManager's types return are iterators.
 var iteratorExposed = []string{"__next__", "send", "throw", "close"}
+
+// pickledTrue is True as a protocol 2 pickle.
+var pickledTrue = []byte{0x80, 0x02, 0x88, '.'}
 
 var rebuildProxy = pickle.Global{Module: "multiprocessing.managers", Name: "RebuildProxy"}
 

@@ -1,0 +1,140 @@
+"""Benchmark of SyncManager shared objects: mpbridge serve (Go) against a
+CPython SyncManager server, in the same run.
+
+Standard library only. For each workload and client count it starts the
+server (the Go one via the mpbridge binary, whose `serve` registers every
+SyncManager typeid; the Python one as SyncManager().get_server() with this
+interpreter), creates one shared object, forks N client processes that
+hammer it for --seconds, and reports the aggregate operations per second
+and the server's CPU time per operation (from /proc/<pid>/stat).
+
+Workloads:
+  dict  d[k] = v then d[k] (two operations) on a shared dict, each client
+        its own keys
+  lock  lock.acquire() then lock.release() (two operations) on one shared
+        Lock that every client contends for
+
+  go build -o /tmp/mpbridge ./cmd/mpbridge
+  /root/.pyenv/versions/3.12.1/bin/python3 scripts/bench_syncmanager.py \\
+      --mpbridge /tmp/mpbridge --clients 1,16 --seconds 3
+"""
+import argparse
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+from multiprocessing.managers import SyncManager
+
+KEY = bytes.fromhex("6d70627269646765" * 4)
+CTX = multiprocessing.get_context("fork")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(kind, mpbridge, port):
+    if kind == "go":
+        cmd = [mpbridge, "serve", "--addr", "127.0.0.1:%d" % port, "--authkey-hex", KEY.hex()]
+    else:
+        code = ("import sys\nfrom multiprocessing.managers import SyncManager\n"
+                "SyncManager(address=('127.0.0.1', int(sys.argv[1])), authkey=bytes.fromhex(sys.argv[2]))"
+                ".get_server().serve_forever()\n")
+        cmd = [sys.executable, "-c", code, str(port), KEY.hex()]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("%s server exited with %s" % (kind, proc.returncode))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("%s server did not listen" % kind)
+
+
+def client(workload, obj, idx, start, seconds, results):
+    ops = 0
+    if workload == "dict":
+        key = "k%d" % idx
+        # warm up the connection before the clock starts
+        obj[key] = 0
+        start.wait()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            obj[key] = ops
+            obj[key]
+            ops += 2
+    else:
+        obj.acquire()
+        obj.release()
+        start.wait()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            obj.acquire()
+            obj.release()
+            ops += 2
+    results.put(ops)
+
+
+def run(kind, mpbridge, workload, clients, seconds):
+    port = free_port()
+    proc = start_server(kind, mpbridge, port)
+    try:
+        m = SyncManager(address=("127.0.0.1", port), authkey=KEY)
+        m.connect()
+        obj = m.dict() if workload == "dict" else m.Lock()
+        start = CTX.Event()
+        results = CTX.Queue()
+        ps = [CTX.Process(target=client, args=(workload, obj, i, start, seconds, results)) for i in range(clients)]
+        for p in ps:
+            p.start()
+        time.sleep(0.5 + 0.05 * clients)  # let every client connect and warm up
+        cpu0 = cpu_seconds(proc.pid)
+        t0 = time.monotonic()
+        start.set()
+        total = sum(results.get(timeout=seconds + 60) for _ in ps)
+        elapsed = time.monotonic() - t0
+        cpu = cpu_seconds(proc.pid) - cpu0
+        for p in ps:
+            p.join(10)
+        return total / elapsed, cpu / total * 1e6
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mpbridge", required=True, help="the mpbridge binary (go build -o PATH ./cmd/mpbridge)")
+    ap.add_argument("--clients", default="1,16")
+    ap.add_argument("--seconds", type=float, default=3)
+    ap.add_argument("--workloads", default="dict,lock")
+    args = ap.parse_args()
+    print("CPython %s, %d CPUs, %.0f s per cell" % (sys.version.split()[0], os.cpu_count(), args.seconds))
+    print("| workload | clients | Go ops/s | CPython ops/s | Go / CPython | Go server CPU µs/op | CPython server CPU µs/op |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for workload in args.workloads.split(","):
+        for n in [int(x) for x in args.clients.split(",")]:
+            go_rate, go_cpu = run("go", args.mpbridge, workload, n, args.seconds)
+            py_rate, py_cpu = run("py", args.mpbridge, workload, n, args.seconds)
+            print("| %s | %d | %.0f | %.0f | %.2f× | %.1f | %.1f |" % (workload, n, go_rate, py_rate, go_rate / py_rate, go_cpu, py_cpu),
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
