@@ -318,6 +318,18 @@ func TestManagerGoJoinsPython(t *testing.T) {
 		require.NoError(t, sq.Put(ctx, "own queue"))
 		n, _ = sq.Qsize(ctx)
 		require.Equal(t, 1, n)
+		if py.Minor >= 13 {
+			require.NoError(t, sq.Shutdown(ctx, false))
+			require.ErrorIs(t, sq.Put(ctx, "x"), mpbridge.ErrShutdown)
+			v, err = sq.Get(ctx)
+			require.NoError(t, err)
+			require.Equal(t, "own queue", v)
+			_, err = sq.Get(ctx)
+			require.ErrorIs(t, err, mpbridge.ErrShutdown)
+		} else {
+			var re *manager.RemoteError
+			require.ErrorAs(t, sq.Shutdown(ctx, false), &re, "no shutdown before 3.13")
+		}
 		require.NoError(t, sq.Close())
 
 		d, err := c.Create(ctx, "dict", nil, nil)
