@@ -534,8 +534,7 @@ func testPickledGoToPython(t *testing.T, py pytest.Python, opts *mpqueue.Options
 	require.NoError(t, err)
 	defer q.Close()
 	r, w := q.Files()
-	childFd := map[int]int{int(r.Fd()): 3, int(w.Fd()): 4}
-	obj, err := q.Reduce(func(fd int) (any, error) { return mpqueue.SpawnDupFd(childFd[fd]) }, os.Getpid())
+	obj, err := q.Reduce(mpqueue.ExtraFilesReducer(r, w), os.Getpid())
 	require.NoError(t, err)
 	data, err := pickle.Marshal(obj)
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ package mpqueue
 import (
 	"fmt"
 	"math"
+	"os"
 
 	"github.com/mpbridge/mpbridge/mpqueue/semlock"
 	"github.com/mpbridge/mpbridge/pickle"
@@ -48,6 +49,20 @@ func SpawnDupFd(fd int) (any, error) {
 		return nil, err
 	}
 	return &pickle.Object{Callable: globalSpawnDupFd, Kind: pickle.NewObj, Args: pickle.Tuple{}, State: d, HasState: true}, nil
+}
+
+// ExtraFilesReducer is an FdReducer for a child started with
+// exec.Cmd.ExtraFiles = files: the descriptor of files[i] is number 3+i in
+// the child, and that is the number its pickle names (as spawn's _DupFd).
+func ExtraFilesReducer(files ...*os.File) FdReducer {
+	return func(fd int) (any, error) {
+		for i, f := range files {
+			if int(f.Fd()) == fd {
+				return SpawnDupFd(3 + i)
+			}
+		}
+		return nil, fmt.Errorf("mpqueue: descriptor %d is not among the child's ExtraFiles", fd)
+	}
 }
 
 // SpawnFd is the FdResolver for a child started with spawn: the number in
