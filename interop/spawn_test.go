@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -589,4 +590,37 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 			require.Contains(t, stderr.String(), "leaked semaphore")
 		})
 	})
+}
+
+// TestSpawnStartupSpeed checks the issue's bar: a Python parent starts,
+// runs a trivial target in and joins a Go child at least 3x faster than a
+// Python child, in the same run, with the resource tracker already
+// running. Medians of a few rounds, alternating; the full benchmark is
+// scripts/spawn_bench.py (docs/spawn.md).
+func TestSpawnStartupSpeed(t *testing.T) {
+	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
+		h := spawnHelper(t, py)
+		var res struct {
+			Go []float64 `json:"go"`
+			Py []float64 `json:"py"`
+		}
+		out := spawnExec(t, h, fmt.Sprintf(`from multiprocessing import resource_tracker
+resource_tracker.ensure_running()
+go, pyt = [], []
+for _ in range(7):
+    sp.use(%q); go += sp.timed(spawn_tasks.noop, 1)
+    sp.use(sys.executable); pyt += sp.timed(spawn_tasks.noop, 1)
+sp.use(%q)
+result = {"go": go, "py": pyt}`, spawnWorkerPath(t), spawnWorkerPath(t)))
+		require.NoError(t, json.Unmarshal(out, &res))
+		g, p := median(res.Go), median(res.Py)
+		t.Logf("start+join: Go child %.1f ms, Python child %.1f ms (%.1fx)", g*1000, p*1000, p/g)
+		require.Greater(t, p/g, 3.0, "Go child must start-run-join at least 3x faster than a Python child")
+	})
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

@@ -17,13 +17,19 @@ import (
 func (p *Preparation) Value() *pickle.Dict {
 	d := pickle.NewDict(11)
 	d.Set("log_to_stderr", p.LogToStderr)
-	d.Set("authkey", authString(p.Authkey))
+	if p.Authkey != nil {
+		d.Set("authkey", authString(p.Authkey))
+	}
 	if p.HasLogLevel {
 		d.Set("log_level", int64(p.LogLevel))
 	}
 	d.Set("name", p.Name)
-	d.Set("sys_path", stringList(p.SysPath))
-	d.Set("sys_argv", stringList(p.SysArgv))
+	if p.SysPath != nil {
+		d.Set("sys_path", stringList(p.SysPath))
+	}
+	if p.SysArgv != nil {
+		d.Set("sys_argv", stringList(p.SysArgv))
+	}
 	d.Set("orig_dir", p.OrigDir)
 	d.Set("dir", p.Dir)
 	d.Set("start_method", p.StartMethod)

@@ -76,10 +76,35 @@ func Traceback(err error, name, target string) string {
 			b.WriteString("    " + line + "\n")
 		}
 		fmt.Fprintf(&b, "GoPanic: %v\n", pe.value)
-	case errors.As(err, &exc) && errors.Is(err, exc) && err.Error() == exc.Error():
-		fmt.Fprintf(&b, "%s\n", exc.Error())
+	case errors.As(err, &exc) && err.Error() == exc.Error():
+		b.WriteString(exceptionLine(exc) + "\n")
 	default:
 		fmt.Fprintf(&b, "GoError: %v\n", err)
 	}
 	return b.String()
+}
+
+// exceptionLine is the last line of a Python traceback for exc:
+// "Name: str(exc)", or "Name" when str(exc) is empty.
+func exceptionLine(exc *pickle.Exception) string {
+	args := exc.Args()
+	var msg string
+	switch {
+	case len(args) == 0:
+		return exc.Name()
+	case len(args) > 1:
+		msg = pickle.Repr(args)
+	case exc.Name() == "KeyError":
+		msg = pickle.Repr(args[0])
+	default:
+		if s, ok := args[0].(string); ok {
+			msg = s
+		} else {
+			msg = pickle.Repr(args[0])
+		}
+	}
+	if msg == "" {
+		return exc.Name()
+	}
+	return exc.Name() + ": " + msg
 }

@@ -158,17 +158,18 @@ func Start(ctx context.Context, p Process) (*Child, error) {
 	pipeFd := fds.add(pipeR)
 	defer fds.closeDups()
 
-	args := make([]any, len(p.Args))
+	w := childWalker(fds)
+	args := make(pickle.Tuple, len(p.Args))
 	for i, a := range p.Args {
-		if args[i], err = forChild(a, fds); err != nil {
-			return fail(fmt.Errorf("spawn: args[%d]: %w", i, err))
+		if args[i], err = w.walk(a, fmt.Sprintf("args[%d]", i)); err != nil {
+			return fail(fmt.Errorf("spawn: %w", err))
 		}
 	}
 	kwargs := pickle.NewDict(len(p.Kwargs))
 	for _, k := range sortedKeys(p.Kwargs) {
-		v, err := forChild(p.Kwargs[k], fds)
+		v, err := w.walk(p.Kwargs[k], "kwargs["+keyRepr(k)+"]")
 		if err != nil {
-			return fail(fmt.Errorf("spawn: kwargs[%q]: %w", k, err))
+			return fail(fmt.Errorf("spawn: %w", err))
 		}
 		if err := kwargs.Set(k, v); err != nil {
 			return fail(err)

@@ -15,11 +15,13 @@ type passFunc func(v any) (any, bool, error)
 // passers are tried in order on every argument node.
 var passers = []passFunc{passConn}
 
-// forChild converts one argument for a child: multiprocessing objects
-// become their spawn-time pickled form and their descriptors are added to
-// fds, which numbers them as the child will see them.
-func forChild(v any, fds *childFds) (any, error) {
-	var w walker
+// childWalker returns a walker converting arguments for a child:
+// multiprocessing objects become their spawn-time pickled form and their
+// descriptors are added to fds, which numbers them as the child will see
+// them. One walker serves all the arguments of a child, so that an object
+// passed twice is pickled once.
+func childWalker(fds *childFds) *walker {
+	w := &walker{}
 	w.hook = func(v any, path string) (any, bool, error) {
 		for _, p := range passers {
 			out, ok, err := p(v)
@@ -35,8 +37,11 @@ func forChild(v any, fds *childFds) (any, error) {
 		}
 		return renumber(v, fds)
 	}
-	return w.walk(v, "arg")
+	return w
 }
+
+// forChild converts one value for a child (see childWalker).
+func forChild(v any, fds *childFds) (any, error) { return childWalker(fds).walk(v, "arg") }
 
 // renumber replaces a _DupFd naming a descriptor of this process by one
 // naming the child's copy.

@@ -20,14 +20,14 @@ var (
 // (spawn.prepare) before it unpickles the process object.
 type Preparation struct {
 	LogToStderr bool   // log_to_stderr: the parent called log_to_stderr()
-	Authkey     []byte // authkey: the child's current_process().authkey
+	Authkey     []byte // authkey: the child's current_process().authkey (nil: absent)
 	// LogLevel is log_level, present when the parent's multiprocessing
 	// logger exists (HasLogLevel).
 	LogLevel    int
 	HasLogLevel bool
 	Name        string   // name: the child's process name
-	SysPath     []string // sys_path: replaces the child's sys.path
-	SysArgv     []string // sys_argv: replaces the child's sys.argv
+	SysPath     []string // sys_path: replaces the child's sys.path (nil: absent)
+	SysArgv     []string // sys_argv: replaces the child's sys.argv (nil: absent)
 	OrigDir     string   // orig_dir: process.ORIGINAL_DIR
 	Dir         string   // dir: the child chdirs here
 	StartMethod string   // start_method: the parent's default start method

@@ -2,6 +2,7 @@ package spawn
 
 import (
 	"fmt"
+	"reflect"
 
 	"github.com/mpbridge/mpbridge/pickle"
 )
@@ -20,9 +21,9 @@ func (w *walker) walk(v any, path string) (any, error) {
 	if w.memo == nil {
 		w.memo = map[any]any{}
 	}
-	switch x := v.(type) {
-	case *pickle.Object, *pickle.List, *pickle.Dict:
-		if done, ok := w.memo[x]; ok {
+	shared := isPointer(v)
+	if shared {
+		if done, ok := w.memo[v]; ok {
 			return done, nil
 		}
 	}
@@ -32,8 +33,7 @@ func (w *walker) walk(v any, path string) (any, error) {
 			return nil, err
 		}
 		if ok {
-			switch v.(type) {
-			case *pickle.Object, *pickle.List, *pickle.Dict:
+			if shared {
 				w.memo[v] = r
 			}
 			return r, nil
@@ -133,6 +133,14 @@ func (w *walker) walk(v any, path string) (any, error) {
 		return out, nil
 	}
 	return v, nil
+}
+
+// isPointer reports whether v has identity (a pointer: value-model
+// containers and objects, or Go objects such as an *mpqueue.Queue), so
+// that reaching it twice must give the same result twice, as a pickle memo
+// does.
+func isPointer(v any) bool {
+	return v != nil && reflect.TypeOf(v).Kind() == reflect.Pointer
 }
 
 func keyRepr(k any) string {
