@@ -12,12 +12,12 @@ package pickle_test
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -184,36 +184,81 @@ func FuzzDecoderReader(f *testing.F) {
 	})
 }
 
-// pickleEnd returns the number of bytes of the pickle at the start of data,
-// which decodes: from its disassembly, the offset after STOP, or the end of
-// the frame that holds the STOP if that is further.
+// pickleEnd returns the length of the pickle at the start of data, which
+// decodes: the offset after its first STOP opcode or, when that STOP lies
+// inside a frame going on further, the end of that frame. It walks the
+// opcodes of protocols 0-5 by their argument formats (pickletools'
+// ArgumentDescriptors), independently of the decoder and of Disassemble.
 func pickleEnd(t *testing.T, data []byte) int {
 	t.Helper()
-	var out bytes.Buffer
-	// Like pickletools, Disassemble checks more than the unpickler does
-	// (the stack must be empty after STOP) and may end with an error after
-	// listing every opcode.
-	_ = pickle.Disassemble(&out, data, nil)
 	frameEnd := 0
-	for _, line := range strings.Split(out.String(), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 {
-			continue
+	for i := 0; i < len(data); {
+		op := data[i]
+		i++
+		n, ok := opArgLen(op, data[i:])
+		if !ok {
+			t.Fatalf("opcode 0x%02x at %d: bad argument in a pickle that decodes", op, i-1)
 		}
-		off, err := strconv.Atoi(strings.TrimSuffix(f[0], ":"))
-		if err != nil {
-			continue
+		if op == 0x95 { // FRAME
+			frameEnd = i + 8 + int(binary.LittleEndian.Uint64(data[i:]))
 		}
-		switch f[2] {
-		case "FRAME":
-			n, _ := strconv.Atoi(f[3])
-			frameEnd = off + 9 + n
-		case "STOP":
-			return max(off+1, frameEnd)
+		i += n
+		if op == '.' {
+			return max(i, frameEnd)
 		}
 	}
-	t.Fatalf("no STOP in the disassembly:\n%s", out.String())
+	t.Fatal("no STOP in a pickle that decodes")
 	return 0
+}
+
+// opArgLen returns the length of the argument of opcode op at the start
+// of rest.
+func opArgLen(op byte, rest []byte) (int, bool) {
+	counted := func(size int) (int, bool) { // a little-endian length, then that many bytes
+		if len(rest) < size {
+			return 0, false
+		}
+		var n uint64
+		for k := size - 1; k >= 0; k-- {
+			n = n<<8 | uint64(rest[k])
+		}
+		if n > uint64(len(rest)) {
+			return 0, false
+		}
+		return size + int(n), true
+	}
+	lines := func(count int) (int, bool) { // newline-terminated
+		n := 0
+		for ; count > 0; count-- {
+			j := bytes.IndexByte(rest[n:], '\n')
+			if j < 0 {
+				return 0, false
+			}
+			n += j + 1
+		}
+		return n, true
+	}
+	switch op {
+	case 'K', 'h', 'q', 0x82, 0x80: // BININT1 BINGET BINPUT EXT1 PROTO
+		return 1, len(rest) >= 1
+	case 'M', 0x83: // BININT2 EXT2
+		return 2, len(rest) >= 2
+	case 'J', 'j', 'r', 0x84: // BININT LONG_BINGET LONG_BINPUT EXT4
+		return 4, len(rest) >= 4
+	case 'G', 0x95: // BINFLOAT FRAME
+		return 8, len(rest) >= 8
+	case 0x8a, 'U', 0x8c, 'C': // LONG1 SHORT_BINSTRING SHORT_BINUNICODE SHORT_BINBYTES
+		return counted(1)
+	case 0x8b, 'T', 'X', 'B': // LONG4 BINSTRING BINUNICODE BINBYTES
+		return counted(4)
+	case 0x8d, 0x8e, 0x96: // BINUNICODE8 BINBYTES8 BYTEARRAY8
+		return counted(8)
+	case 'I', 'L', 'F', 'S', 'V', 'g', 'p', 'P': // INT LONG FLOAT STRING UNICODE GET PUT PERSID
+		return lines(1)
+	case 'c', 'i': // GLOBAL INST
+		return lines(2)
+	}
+	return 0, true
 }
 
 // FuzzDisassemble: the disassembler never panics, and a pickle that decodes
