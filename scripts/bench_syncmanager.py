@@ -8,15 +8,21 @@ interpreter), creates one shared object, forks N client processes that
 hammer it for --seconds, and reports the aggregate operations per second
 and the server's CPU time per operation (from /proc/<pid>/stat).
 
-Workloads:
-  dict  d[k] = v then d[k] (two operations) on a shared dict, each client
-        its own keys
-  lock  lock.acquire() then lock.release() (two operations) on one shared
-        Lock that every client contends for
+Workloads (every operation is one round trip to the server):
+  dict         d[k] = v then d[k] (two operations) on one shared dict,
+               each client its own key
+  lock         lock.acquire() then lock.release() (two operations), each
+               client its own shared Lock
+  lock-shared  the same on one Lock that every client contends for: each
+               hand-over waits for the next client process to be
+               scheduled, so this measures the machine more than the server
+
+Each cell is the best of --repeat runs, the two servers alternating, so
+that other load on the machine hurts both alike.
 
   go build -o /tmp/mpbridge ./cmd/mpbridge
   /root/.pyenv/versions/3.12.1/bin/python3 scripts/bench_syncmanager.py \\
-      --mpbridge /tmp/mpbridge --clients 1,16 --seconds 3
+      --mpbridge /tmp/mpbridge --clients 1,16 --seconds 3 --repeat 3
 """
 import argparse
 import multiprocessing
@@ -27,22 +33,10 @@ import sys
 import time
 from multiprocessing.managers import SyncManager
 
+from bench_manager import cpu_seconds, free_port
+
 KEY = bytes.fromhex("6d70627269646765" * 4)
 CTX = multiprocessing.get_context("fork")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_server(kind, mpbridge, port):
@@ -67,8 +61,9 @@ def start_server(kind, mpbridge, port):
     raise RuntimeError("%s server did not listen" % kind)
 
 
-def client(workload, obj, idx, start, seconds, results):
+def client(workload, objs, idx, start, seconds, results):
     ops = 0
+    obj = objs[idx % len(objs)]
     if workload == "dict":
         key = "k%d" % idx
         # warm up the connection before the clock starts
@@ -97,10 +92,15 @@ def run(kind, mpbridge, workload, clients, seconds):
     try:
         m = SyncManager(address=("127.0.0.1", port), authkey=KEY)
         m.connect()
-        obj = m.dict() if workload == "dict" else m.Lock()
+        if workload == "dict":
+            objs = [m.dict()]
+        elif workload == "lock":
+            objs = [m.Lock() for _ in range(clients)]
+        else:
+            objs = [m.Lock()]
         start = CTX.Event()
         results = CTX.Queue()
-        ps = [CTX.Process(target=client, args=(workload, obj, i, start, seconds, results)) for i in range(clients)]
+        ps = [CTX.Process(target=client, args=(workload, objs, i, start, seconds, results)) for i in range(clients)]
         for p in ps:
             p.start()
         time.sleep(0.5 + 0.05 * clients)  # let every client connect and warm up
@@ -123,15 +123,21 @@ def main():
     ap.add_argument("--mpbridge", required=True, help="the mpbridge binary (go build -o PATH ./cmd/mpbridge)")
     ap.add_argument("--clients", default="1,16")
     ap.add_argument("--seconds", type=float, default=3)
-    ap.add_argument("--workloads", default="dict,lock")
+    ap.add_argument("--workloads", default="dict,lock,lock-shared")
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    print("CPython %s, %d CPUs, %.0f s per cell" % (sys.version.split()[0], os.cpu_count(), args.seconds))
+    print("CPython %s, %d CPUs, best of %d runs of %.0f s per cell, load average %.1f at start" % (
+        sys.version.split()[0], os.cpu_count(), args.repeat, args.seconds, os.getloadavg()[0]))
     print("| workload | clients | Go ops/s | CPython ops/s | Go / CPython | Go server CPU µs/op | CPython server CPU µs/op |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for workload in args.workloads.split(","):
         for n in [int(x) for x in args.clients.split(",")]:
-            go_rate, go_cpu = run("go", args.mpbridge, workload, n, args.seconds)
-            py_rate, py_cpu = run("py", args.mpbridge, workload, n, args.seconds)
+            go, py = [], []
+            for _ in range(args.repeat):
+                go.append(run("go", args.mpbridge, workload, n, args.seconds))
+                py.append(run("py", args.mpbridge, workload, n, args.seconds))
+            go_rate, go_cpu = max(go)
+            py_rate, py_cpu = max(py)
             print("| %s | %d | %.0f | %.0f | %.2f× | %.1f | %.1f |" % (workload, n, go_rate, py_rate, go_rate / py_rate, go_cpu, py_cpu),
                   flush=True)
 

@@ -431,20 +431,7 @@ func (ar *Array) Call(ctx context.Context, owner Owner, method string, args pick
 }
 
 func arrayIndex(key any, n int, outOfRange string) (int, error) {
-	i, over, ok := toIndex(key)
-	if !ok {
-		return 0, typeErr("array indices must be integers")
-	}
-	if over != 0 {
-		return 0, indexErr("cannot fit 'int' into an index-sized integer")
-	}
-	if i < 0 {
-		i += n
-	}
-	if i < 0 || i >= n {
-		return 0, indexErr(outOfRange)
-	}
-	return i, nil
+	return subscript(key, n, "array indices must be integers", outOfRange)
 }
 
 func (ar *Array) setSlice(s pySlice, value any) error {

@@ -33,18 +33,10 @@ func NewCondition(lock Object) (*Condition, error) {
 
 // Call implements [Object]: acquire, release, wait, notify, notify_all.
 func (c *Condition) Call(ctx context.Context, owner Owner, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	if res, ok, err := lockCall(ctx, c.lock, c.lockName(), owner, method, args, kwargs); ok {
+		return res, err
+	}
 	switch method {
-	case "acquire", "__enter__":
-		blocking, lim, err := lockArgs(args, kwargs)
-		if err != nil {
-			return nil, err
-		}
-		return c.lock.acquire(ctx, owner, blocking, lim)
-	case "release":
-		if err := noArgs(c.lockName()+".release", args, kwargs); err != nil {
-			return nil, err
-		}
-		return nil, c.lock.release(owner)
 	case "wait":
 		v, _, err := pyfunc{name: "Condition.wait", params: []string{"timeout"}, defaults: []any{nil}, method: true}.bind(args, kwargs)
 		if err != nil {

@@ -284,20 +284,37 @@ func (l *List) getitem(key any) (any, error) {
 		}
 		return newPyList(out), nil
 	}
-	i, over, ok := toIndex(key)
-	if !ok {
-		return nil, typeErr("list indices must be integers or slices, not %s", TypeName(key))
-	}
-	if over != 0 {
-		return nil, indexErr("cannot fit 'int' into an index-sized integer")
-	}
-	if i < 0 {
-		i += len(l.items)
-	}
-	if i < 0 || i >= len(l.items) {
-		return nil, indexErr("list index out of range")
+	i, err := l.index(key, "list index out of range")
+	if err != nil {
+		return nil, err
 	}
 	return l.items[i], nil
+}
+
+// index resolves an int subscript (negative from the end) with
+// CPython's exceptions; outOfRange is the IndexError text.
+func (l *List) index(key any, outOfRange string) (int, error) {
+	return subscript(key, len(l.items), "list indices must be integers or slices, not "+TypeName(key), outOfRange)
+}
+
+// subscript resolves an int subscript of a sequence of length n: notInt
+// is the TypeError text for a key that is not an int, outOfRange the
+// IndexError text.
+func subscript(key any, n int, notInt, outOfRange string) (int, error) {
+	i, over, ok := toIndex(key)
+	if !ok {
+		return 0, typeErr("%s", notInt)
+	}
+	if over != 0 {
+		return 0, indexErr("cannot fit 'int' into an index-sized integer")
+	}
+	if i < 0 {
+		i += n
+	}
+	if i < 0 || i >= n {
+		return 0, indexErr(outOfRange)
+	}
+	return i, nil
 }
 
 func (l *List) setitem(key, value any) error {
@@ -334,18 +351,9 @@ func (l *List) setitem(key, value any) error {
 		}
 		return nil
 	}
-	i, over, ok := toIndex(key)
-	if !ok {
-		return typeErr("list indices must be integers or slices, not %s", TypeName(key))
-	}
-	if over != 0 {
-		return indexErr("cannot fit 'int' into an index-sized integer")
-	}
-	if i < 0 {
-		i += len(l.items)
-	}
-	if i < 0 || i >= len(l.items) {
-		return indexErr("list assignment index out of range")
+	i, err := l.index(key, "list assignment index out of range")
+	if err != nil {
+		return err
 	}
 	l.items[i] = value
 	return nil
@@ -383,18 +391,9 @@ func (l *List) delitem(key any) error {
 		l.items = out
 		return nil
 	}
-	i, over, ok := toIndex(key)
-	if !ok {
-		return typeErr("list indices must be integers or slices, not %s", TypeName(key))
-	}
-	if over != 0 {
-		return indexErr("cannot fit 'int' into an index-sized integer")
-	}
-	if i < 0 {
-		i += len(l.items)
-	}
-	if i < 0 || i >= len(l.items) {
-		return indexErr("list assignment index out of range")
+	i, err := l.index(key, "list assignment index out of range")
+	if err != nil {
+		return err
 	}
 	l.items = deleteAt(l.items, i, i+1)
 	return nil

@@ -86,19 +86,10 @@ func NewLock() *Lock { return &Lock{} }
 
 // Call implements [Object]: acquire, release, locked.
 func (l *Lock) Call(ctx context.Context, owner Owner, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
-	switch method {
-	case "acquire":
-		blocking, lim, err := lockArgs(args, kwargs)
-		if err != nil {
-			return nil, err
-		}
-		return l.acquire(ctx, owner, blocking, lim)
-	case "release":
-		if err := noArgs("lock.release", args, kwargs); err != nil {
-			return nil, err
-		}
-		return nil, l.release(owner)
-	case "locked":
+	if res, ok, err := lockCall(ctx, l, "lock", owner, method, args, kwargs); ok {
+		return res, err
+	}
+	if method == "locked" {
 		if err := noArgs("lock.locked", args, kwargs); err != nil {
 			return nil, err
 		}
@@ -107,6 +98,27 @@ func (l *Lock) Call(ctx context.Context, owner Owner, method string, args pickle
 		return l.locked, nil
 	}
 	return nil, noAttr("lock", method)
+}
+
+// lockCall answers acquire and release for any lock with CPython's
+// argument rules; ok is false for other methods. name is the Python type
+// name in messages ("lock", "RLock").
+func lockCall(ctx context.Context, l lockable, name string, owner Owner, method string, args pickle.Tuple, kwargs *pickle.Dict) (res any, ok bool, err error) {
+	switch method {
+	case "acquire":
+		blocking, lim, err := lockArgs(args, kwargs)
+		if err != nil {
+			return nil, true, err
+		}
+		res, err := l.acquire(ctx, owner, blocking, lim)
+		return res, true, err
+	case "release":
+		if err := noArgs(name+".release", args, kwargs); err != nil {
+			return nil, true, err
+		}
+		return nil, true, l.release(owner)
+	}
+	return nil, false, nil
 }
 
 func (l *Lock) acquire(ctx context.Context, owner Owner, blocking bool, lim limit) (bool, error) {
@@ -188,18 +200,8 @@ func NewRLock() *RLock { return &RLock{} }
 
 // Call implements [Object]: acquire, release.
 func (l *RLock) Call(ctx context.Context, owner Owner, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
-	switch method {
-	case "acquire":
-		blocking, lim, err := lockArgs(args, kwargs)
-		if err != nil {
-			return nil, err
-		}
-		return l.acquire(ctx, owner, blocking, lim)
-	case "release":
-		if err := noArgs("RLock.release", args, kwargs); err != nil {
-			return nil, err
-		}
-		return nil, l.release(owner)
+	if res, ok, err := lockCall(ctx, l, "RLock", owner, method, args, kwargs); ok {
+		return res, err
 	}
 	return nil, noAttr("RLock", method)
 }

@@ -106,15 +106,7 @@ func (r *reprState) write(v any, depth int) {
 			fmt.Fprintf(b, "<class '%s.%s'>", x.Module, x.Name)
 		}
 	case *pickle.Exception:
-		b.WriteString(x.Name())
-		args := x.Args()
-		if len(args) == 1 {
-			b.WriteByte('(')
-			r.write(args[0], depth+1)
-			b.WriteByte(')')
-		} else {
-			r.write(args, depth+1)
-		}
+		b.WriteString(pickle.Repr(x))
 	case *pickle.Object:
 		r.object(x, depth)
 	case pickle.PersistentID:
