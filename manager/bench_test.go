@@ -28,10 +28,8 @@ func BenchmarkQsizeRoundTrip(b *testing.B) {
 	ts, _ := newQueueServer(b, 0, nil)
 	c := dial(b, ts.addr)
 	ctx := context.Background()
-	p, err := c.Queue(ctx, "get_queue", nil, nil)
-	require.NoError(b, err)
-	defer p.Close()
-	_, err = p.Qsize(ctx)
+	p := openQueue(b, c)
+	_, err := p.Qsize(ctx)
 	require.NoError(b, err)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -95,9 +93,7 @@ func BenchmarkPutGet16(b *testing.B) {
 	ts, _ := newQueueServer(b, 0, nil)
 	c := dial(b, ts.addr)
 	ctx := context.Background()
-	p, err := c.Queue(ctx, "get_queue", nil, nil)
-	require.NoError(b, err)
-	defer p.Close()
+	p := openQueue(b, c)
 	const workers = 16
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -156,9 +152,7 @@ func TestQueueMemory(t *testing.T) {
 	ts, q := newQueueServer(t, 0, nil)
 	c := dial(t, ts.addr)
 	ctx := context.Background()
-	p, err := c.Queue(ctx, "get_queue", nil, nil)
-	require.NoError(t, err)
-	defer p.Close()
+	p := openQueue(t, c)
 	one, err := pickle.Dumps(item512, pickle.DefaultProtocol)
 	require.NoError(t, err)
 	pickled := int64(len(one)) * n

@@ -232,13 +232,8 @@ func (c *Client) Shutdown(ctx context.Context) error {
 }
 
 func stringList(v any) ([]string, error) {
-	var items []any
-	switch x := v.(type) {
-	case pickle.Tuple:
-		items = x
-	case *pickle.List:
-		items = *x
-	default:
+	items, ok := seqItems(v)
+	if !ok {
 		return nil, fmt.Errorf("manager: expected a tuple of str, got %s: %w", PyTypeName(v), mpbridge.ErrCorrupt)
 	}
 	out := make([]string, len(items))

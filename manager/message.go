@@ -38,13 +38,8 @@ func decodeRequest(frame []byte) (request, *pickle.Exception, error) {
 }
 
 func parseRequest(v any) (request, *pickle.Exception) {
-	var items []any
-	switch x := v.(type) {
-	case pickle.Tuple:
-		items = x
-	case *pickle.List:
-		items = *x
-	default:
+	items, ok := seqItems(v)
+	if !ok {
 		return request{}, ExcTypeError(fmt.Sprintf("cannot unpack non-iterable %s object", PyTypeName(v)))
 	}
 	switch {
@@ -54,15 +49,10 @@ func parseRequest(v any) (request, *pickle.Exception) {
 		return request{}, ExcValueError(fmt.Sprintf("not enough values to unpack (expected 4, got %d)", len(items)))
 	}
 	req := request{id: items[0], method: items[1]}
-	switch a := items[2].(type) {
-	case pickle.Tuple:
+	if a, ok := seqItems(items[2]); ok {
 		req.args = a
-	case *pickle.List:
-		req.args = pickle.Tuple(*a)
-	case nil:
-		req.callErr = ExcTypeError("Value after * must be an iterable, not NoneType")
-	default:
-		req.callErr = ExcTypeError(fmt.Sprintf("Value after * must be an iterable, not %s", PyTypeName(a)))
+	} else {
+		req.callErr = ExcTypeError(fmt.Sprintf("Value after * must be an iterable, not %s", PyTypeName(items[2])))
 	}
 	switch k := items[3].(type) {
 	case *pickle.Dict:

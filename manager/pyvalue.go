@@ -128,3 +128,17 @@ func PyTypeName(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+// seqItems returns the items of a tuple or list.
+func seqItems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case pickle.Tuple:
+		return x, true
+	case *pickle.List:
+		if x == nil {
+			return nil, false
+		}
+		return *x, true
+	}
+	return nil, false
+}

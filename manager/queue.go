@@ -263,31 +263,13 @@ func (q *Queue) put(ctx context.Context, data []byte, block bool, deadline time.
 			q.mu.Unlock()
 			return ExcFull()
 		}
-		var timeC <-chan time.Time
-		if !deadline.IsZero() {
-			remaining := time.Until(deadline)
-			if remaining <= 0 {
-				q.mu.Unlock()
+		expired, err := q.waitTurn(ctx, &q.putters, deadline, &timer)
+		if expired || err != nil {
+			q.mu.Unlock()
+			if expired {
 				return ExcFull()
 			}
-			timer = resetTimer(timer, remaining)
-			timeC = timer.C
-		}
-		w := q.putters.add()
-		q.mu.Unlock()
-		select {
-		case <-w.ch:
-		case <-timeC:
-		case <-ctx.Done():
-		}
-		q.mu.Lock()
-		q.putters.remove(w)
-		if ctx.Err() != nil {
-			if w.signalled {
-				q.putters.notify()
-			}
-			q.mu.Unlock()
-			return ctx.Err()
+			return err
 		}
 	}
 }
@@ -322,33 +304,47 @@ func (q *Queue) get(ctx context.Context, block bool, deadline time.Time) ([]byte
 			q.mu.Unlock()
 			return nil, ExcEmpty()
 		}
-		var timeC <-chan time.Time
-		if !deadline.IsZero() {
-			remaining := time.Until(deadline)
-			if remaining <= 0 {
-				q.mu.Unlock()
+		expired, err := q.waitTurn(ctx, &q.getters, deadline, &timer)
+		if expired || err != nil {
+			q.mu.Unlock()
+			if expired {
 				return nil, ExcEmpty()
 			}
-			timer = resetTimer(timer, remaining)
-			timeC = timer.C
-		}
-		w := q.getters.add()
-		q.mu.Unlock()
-		select {
-		case <-w.ch:
-		case <-timeC:
-		case <-ctx.Done():
-		}
-		q.mu.Lock()
-		q.getters.remove(w)
-		if ctx.Err() != nil {
-			if w.signalled {
-				q.getters.notify()
-			}
-			q.mu.Unlock()
-			return nil, ctx.Err()
+			return nil, err
 		}
 	}
+}
+
+// waitTurn waits, with q.mu held, until l is notified, deadline (zero:
+// none) passes or ctx is done, and returns with q.mu held again. expired
+// reports a deadline that had passed already; err is ctx's error, and a
+// wake-up given to a waiter that leaves for that reason is passed on.
+func (q *Queue) waitTurn(ctx context.Context, l *waitList, deadline time.Time, timer **time.Timer) (expired bool, err error) {
+	var timeC <-chan time.Time
+	if !deadline.IsZero() {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return true, nil
+		}
+		*timer = resetTimer(*timer, remaining)
+		timeC = (*timer).C
+	}
+	w := l.add()
+	q.mu.Unlock()
+	select {
+	case <-w.ch:
+	case <-timeC:
+	case <-ctx.Done():
+	}
+	q.mu.Lock()
+	l.remove(w)
+	if err := ctx.Err(); err != nil {
+		if w.signalled {
+			l.notify()
+		}
+		return false, err
+	}
+	return false, nil
 }
 
 func resetTimer(t *time.Timer, d time.Duration) *time.Timer {

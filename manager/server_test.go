@@ -62,6 +62,15 @@ func dial(t testing.TB, addr string) *Client {
 	return c
 }
 
+// openQueue returns a proxy of get_queue, closed when the test ends.
+func openQueue(t testing.TB, c *Client) *QueueProxy {
+	t.Helper()
+	p, err := c.Queue(context.Background(), "get_queue", nil, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
 func TestClientServerQueue(t *testing.T) {
 	ts, _ := newQueueServer(t, 3, nil)
 	c := dial(t, ts.addr)
@@ -341,9 +350,7 @@ func TestServerHostileInput(t *testing.T) {
 	ts, q := newQueueServer(t, 0, nil)
 	c := dial(t, ts.addr)
 	ctx := context.Background()
-	p, err := c.Queue(ctx, "get_queue", nil, nil)
-	require.NoError(t, err)
-	defer p.Close()
+	p := openQueue(t, c)
 
 	// An empty frame is a pickle that does not decode.
 	conn := rawChannel(t, ts.addr)
@@ -415,9 +422,7 @@ func TestServerCancelsGetOfClosedConnection(t *testing.T) {
 	ts, q := newQueueServer(t, 0, nil)
 	c := dial(t, ts.addr)
 	ctx := context.Background()
-	p, err := c.Queue(ctx, "get_queue", nil, nil)
-	require.NoError(t, err)
-	defer p.Close()
+	p := openQueue(t, c)
 
 	conn := rawChannel(t, ts.addr)
 	req, _ := encodeRequest(p.Token().ID, "get", nil, nil)
@@ -436,9 +441,7 @@ func TestClientCancelledGet(t *testing.T) {
 	ts, q := newQueueServer(t, 0, nil)
 	c := dial(t, ts.addr)
 	ctx := context.Background()
-	p, err := c.Queue(ctx, "get_queue", nil, nil)
-	require.NoError(t, err)
-	defer p.Close()
+	p := openQueue(t, c)
 	p.Slice = 200 * time.Millisecond
 	cctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -456,9 +459,7 @@ func TestClientManyBlockedGets(t *testing.T) {
 	ts, _ := newQueueServer(t, 0, nil)
 	c := dial(t, ts.addr)
 	ctx := context.Background()
-	p, err := c.Queue(ctx, "get_queue", nil, nil)
-	require.NoError(t, err)
-	defer p.Close()
+	p := openQueue(t, c)
 	const n = 32
 	var wg sync.WaitGroup
 	got := make(chan any, n)

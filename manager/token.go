@@ -49,13 +49,7 @@ func TokenFromPickle(v any) (Token, error) {
 	if g, ok := o.Callable.(pickle.Global); !ok || g != tokenClass {
 		return Token{}, fmt.Errorf("manager: token: want %s.%s, got %s: %w", tokenClass.Module, tokenClass.Name, pickle.Repr(o.Callable), mpbridge.ErrCorrupt)
 	}
-	var st []any
-	switch s := o.State.(type) {
-	case pickle.Tuple:
-		st = s
-	case *pickle.List:
-		st = *s
-	}
+	st, _ := seqItems(o.State)
 	if !o.HasState || len(st) != 3 {
 		return Token{}, fmt.Errorf("manager: token: state is not (typeid, address, id): %w", mpbridge.ErrCorrupt)
 	}
