@@ -377,3 +377,45 @@ func FuzzCoreLoads(f *testing.F) {
 	f.Add(managerRequest)
 	f.Fuzz(func(t *testing.T, in []byte) { checkStable(t, in) })
 }
+
+// python2Pickles are cPickle.dumps(v, p) for p = 0, 1, 2 from Python
+// 2.7.18, with
+//
+//	class Old: pass
+//	class New(object): pass
+//	o = Old(); o.x = 1
+//	n = New(); n.y = u'\u0101'
+//	v = {'a': [1, 2L, 3.5, u'\xe9', 'str', None, True, (1, 2)],
+//	     'set': set([1]), 'fs': frozenset([2]), 'old': o, 'new': n}
+var python2Pickles = []string{
+	"(dp1\nS'a'\n(lp2\nI1\naL2L\naF3.5\naV\xe9\naS'str'\np3\naNaI01\na(I1\nI2\ntp4\nasS'new'\np5\nccopy_reg\n_reconstructor\np6\n(c__main__\nNew\np7\nc__builtin__\nobject\np8\nNtRp9\n(dp10\nS'y'\nV\\u0101\nsbsS'set'\np11\nc__builtin__\nset\np12\n((lp13\nI1\natRp14\nsS'old'\np15\n(i__main__\nOld\np16\n(dp17\nS'x'\nI1\nsbsS'fs'\np18\nc__builtin__\nfrozenset\np19\n((lp20\nI2\natRp21\ns.",
+	"}q\x01(U\x01a]q\x02(K\x01L2L\nG@\x0c\x00\x00\x00\x00\x00\x00X\x02\x00\x00\x00\xc3\xa9U\x03strq\x03NI01\n(K\x01K\x02tq\x04eU\x03newq\x05ccopy_reg\n_reconstructor\nq\x06(c__main__\nNew\nq\x07c__builtin__\nobject\nq\x08NtRq\t}q\nU\x01yX\x02\x00\x00\x00\xc4\x81sbU\x03setq\x0bc__builtin__\nset\nq\x0c(]q\rK\x01atRq\x0eU\x03oldq\x0f(c__main__\nOld\nq\x10oq\x11}q\x12U\x01xK\x01sbU\x02fsq\x13c__builtin__\nfrozenset\nq\x14(]q\x15K\x02atRq\x16u.",
+	"\x80\x02}q\x01(U\x01a]q\x02(K\x01\x8a\x01\x02G@\x0c\x00\x00\x00\x00\x00\x00X\x02\x00\x00\x00\xc3\xa9U\x03strq\x03N\x88K\x01K\x02\x86q\x04eU\x03newq\x05c__main__\nNew\nq\x06)\x81q\x07}q\x08U\x01yX\x02\x00\x00\x00\xc4\x81sbU\x03setq\tc__builtin__\nset\nq\n]q\x0bK\x01a\x85Rq\x0cU\x03oldq\r(c__main__\nOld\nq\x0eoq\x0f}q\x10U\x01xK\x01sbU\x02fsq\x11c__builtin__\nfrozenset\nq\x12]q\x13K\x02a\x85Rq\x14u.",
+}
+
+func TestLoadsPython2(t *testing.T) {
+	for p, data := range python2Pickles {
+		v, err := Loads([]byte(data))
+		require.NoError(t, err, "protocol %d", p)
+		d := v.(*Dict)
+		require.Equal(t, []any{"a", "new", "set", "old", "fs"}, d.Keys())
+		a, _ := d.Get("a")
+		require.Equal(t, &List{int64(1), int64(2), 3.5, "é", "str", nil, true, Tuple{int64(1), int64(2)}}, a)
+		s, _ := d.Get("set")
+		require.True(t, s.(*Set).Has(1))
+		fs, _ := d.Get("fs")
+		require.True(t, fs.(*FrozenSet).Has(2))
+		n, _ := d.Get("new")
+		newObj := n.(*Object)
+		require.Equal(t, Global{"__main__", "New"}, newObj.Class())
+		y, _ := newObj.State.(*Dict).Get("y")
+		require.Equal(t, "ā", y)
+		o, _ := d.Get("old")
+		oldObj := o.(*Object)
+		require.Equal(t, Global{"__main__", "Old"}, oldObj.Class())
+		x, _ := oldObj.State.(*Dict).Get("x")
+		require.Equal(t, int64(1), x)
+		// Re-encoding keeps the shapes and is stable.
+		checkStable(t, []byte(data))
+	}
+}

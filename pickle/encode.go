@@ -475,6 +475,8 @@ func (e *encodeState) save(v any) error {
 		return e.savePers(x.ID)
 	case freshList:
 		return e.saveList(x, noKey, 0)
+	case freshTuple:
+		return e.saveFreshTuple(x...)
 	case freshBytes:
 		return e.saveBytes(x.b, x.k)
 	default:
@@ -1205,9 +1207,46 @@ func (e *encodeState) saveComplex(c complex128) error {
 	return nil
 }
 
+// saveNewobjExPartial writes cls.__new__(cls, *args, **kwargs) below
+// protocol 4 the way CPython does: functools.partial(cls.__new__, cls,
+// *args, **kwargs)(), the partial being REDUCE(partial, (func,)) with
+// BUILD((func, (cls, *args), kwargs, None)).
+func (e *encodeState) saveNewobjExPartial(o *Object) error {
+	cls, ok := o.Callable.(Global)
+	if !ok {
+		return fmt.Errorf("pickle: an object created with NEWOBJ_EX of a %s cannot be written below protocol 4", typeName(o.Callable))
+	}
+	if err := e.saveGlobal(globalPartial); err != nil {
+		return err
+	}
+	newFunc := Global{cls.Module, cls.Name + ".__new__"}
+	if err := e.saveFreshTuple(newFunc); err != nil {
+		return err
+	}
+	e.op(opREDUCE)
+	e.memoize(noKey)
+	var kw any = o.Kwargs
+	if o.Kwargs == nil || o.Kwargs.Len() == 0 {
+		kw = nil
+	}
+	if err := e.saveFreshTuple(newFunc, freshTuple(append([]any{cls}, o.Args...)), kw, nil); err != nil {
+		return err
+	}
+	e.op(opBUILD)
+	e.saveEmptyTuple()
+	e.op(opREDUCE)
+	return nil
+}
+
+// freshTuple is a tuple the pickler builds itself, never shared.
+type freshTuple []any
+
 var (
+	globalPartial = Global{"functools", "partial"}
 	globalGetattr = Global{"builtins", "getattr"}
-	globalNewobj  = Global{"copyreg", "__newobj__"}
+	globalObject  = Global{"builtins", "object"}
+
+	globalReconstructor = Global{"copyreg", "_reconstructor"}
 )
 
 func (e *encodeState) saveGlobal(g Global) error {
@@ -1225,36 +1264,62 @@ func (e *encodeState) saveGlobal(g Global) error {
 		}
 		e.op(opSTACK_GLOBAL)
 	case strings.Contains(g.Name, "."):
-		// A nested class below protocol 4: getattr(parent, name).
-		i := strings.LastIndexByte(g.Name, '.')
-		if err := e.saveGlobal(globalGetattr); err != nil {
-			return err
-		}
-		if err := e.saveFreshTuple(Global{g.Module, g.Name[:i]}, g.Name[i+1:]); err != nil {
-			return err
-		}
-		e.op(opREDUCE)
-	default:
-		module, name := g.Module, g.Name
-		if e.proto < 3 {
-			module, name = fixImportsSave(module, name)
-			if !isASCII(module) || !isASCII(name) {
-				return fmt.Errorf("pickle: can't pickle global identifier '%s.%s' using pickle protocol %d", g.Module, g.Name, e.proto)
+		// A nested class below protocol 4, as CPython 3.13 writes it:
+		// getattr(getattr(Outer, 'Middle'), 'Inner'), with only the
+		// strings and the result memoized. (3.8–3.12 memoized every
+		// intermediate global and tuple; see the package doc.)
+		path := strings.Split(g.Name, ".")
+		for range path[1:] {
+			if err := e.saveGlobal(globalGetattr); err != nil {
+				return err
+			}
+			if e.proto < 2 {
+				e.op(opMARK)
 			}
 		}
-		if strings.ContainsRune(module, '\n') || strings.ContainsRune(name, '\n') {
-			return fmt.Errorf("pickle: global name %q contains a newline", g.String())
+		if err := e.writeGlobal(g.Module, path[0]); err != nil {
+			return err
 		}
-		e.op(opGLOBAL)
-		e.buf = append(e.buf, module...)
-		e.buf = append(e.buf, '\n')
-		e.buf = append(e.buf, name...)
-		e.buf = append(e.buf, '\n')
+		for _, attr := range path[1:] {
+			if err := e.saveStr(attr); err != nil {
+				return err
+			}
+			if e.proto < 2 {
+				e.op(opTUPLE)
+			} else {
+				e.op(opTUPLE2)
+			}
+			e.op(opREDUCE)
+		}
+	default:
+		if err := e.writeGlobal(g.Module, g.Name); err != nil {
+			return err
+		}
 	}
 	idx := e.memoLen
 	e.memoLen++
 	e.globals[g] = idx
 	e.writePut(idx)
+	return nil
+}
+
+// writeGlobal writes a GLOBAL opcode (protocols 0–3).
+func (e *encodeState) writeGlobal(module, name string) error {
+	if e.proto < 3 {
+		m, n := fixImportsSave(module, name)
+		if !isASCII(m) || !isASCII(n) {
+			return fmt.Errorf("pickle: can't pickle global identifier '%s.%s' using pickle protocol %d", module, name, e.proto)
+		}
+		module, name = m, n
+	}
+	if strings.ContainsRune(module, '\n') || strings.ContainsRune(name, '\n') {
+		return fmt.Errorf("pickle: global name %q contains a newline", module+"."+name)
+	}
+	e.op(opGLOBAL)
+	e.buf = append(e.buf, module...)
+	e.buf = append(e.buf, '\n')
+	e.buf = append(e.buf, name...)
+	e.buf = append(e.buf, '\n')
 	return nil
 }
 
@@ -1275,8 +1340,20 @@ func (e *encodeState) saveObject(o *Object, k memoKey) error {
 	}
 	defer func() { e.depth-- }()
 	switch o.Kind {
-	case NewObj:
-		if e.proto >= 2 {
+	case NewObj, NewObjEx:
+		switch {
+		case e.proto < 2:
+			// What object.__reduce_ex__ gives below protocol 2, for
+			// which __getnewargs__ and __getnewargs_ex__ do not exist:
+			// copyreg._reconstructor(cls, object, None).
+			if err := e.saveGlobal(globalReconstructor); err != nil {
+				return err
+			}
+			if err := e.saveFreshTuple(o.Callable, globalObject, nil); err != nil {
+				return err
+			}
+			e.op(opREDUCE)
+		case o.Kind == NewObj:
 			if err := e.save(o.Callable); err != nil {
 				return err
 			}
@@ -1284,34 +1361,26 @@ func (e *encodeState) saveObject(o *Object, k memoKey) error {
 				return err
 			}
 			e.op(opNEWOBJ)
-			break
+		case e.proto < 4:
+			if err := e.saveNewobjExPartial(o); err != nil {
+				return err
+			}
+		default:
+			if err := e.save(o.Callable); err != nil {
+				return err
+			}
+			if err := e.saveTuple(o.Args); err != nil {
+				return err
+			}
+			kw := o.Kwargs
+			if kw == nil {
+				kw = new(Dict)
+			}
+			if err := e.save(kw); err != nil {
+				return err
+			}
+			e.op(opNEWOBJ_EX)
 		}
-		// copyreg.__newobj__(cls, *args), which NEWOBJ stands for.
-		if err := e.saveGlobal(globalNewobj); err != nil {
-			return err
-		}
-		if err := e.saveFreshTuple(append([]any{o.Callable}, o.Args...)...); err != nil {
-			return err
-		}
-		e.op(opREDUCE)
-	case NewObjEx:
-		if e.proto < 4 {
-			return fmt.Errorf("pickle: an object created with NEWOBJ_EX (keyword arguments to __new__) needs protocol 4 or higher")
-		}
-		if err := e.save(o.Callable); err != nil {
-			return err
-		}
-		if err := e.saveTuple(o.Args); err != nil {
-			return err
-		}
-		kw := o.Kwargs
-		if kw == nil {
-			kw = new(Dict)
-		}
-		if err := e.save(kw); err != nil {
-			return err
-		}
-		e.op(opNEWOBJ_EX)
 	case Inst, Obj:
 		g, isGlobal := o.Callable.(Global)
 		e.op(opMARK)
