@@ -93,6 +93,24 @@ func spawnShmClean(t *testing.T, h *pytest.Helper, vars string) {
 	require.Empty(t, left, "semaphores left in /dev/shm")
 }
 
+// spawnBuffer is a bytes.Buffer safe to read while a child writes to it.
+type spawnBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *spawnBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *spawnBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // spawnShm lists the named semaphores in /dev/shm.
 func spawnShm(t *testing.T) []string {
 	t.Helper()
@@ -357,14 +375,14 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 		env := append(os.Environ(), "PYTHONPATH="+filepath.Join(pytest.RepoRoot(), "scripts"), "PYTHONDONTWRITEBYTECODE=1")
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		start := func(t *testing.T, p spawn.Process) (*spawn.Child, *bytes.Buffer) {
+		start := func(t *testing.T, p spawn.Process) (*spawn.Child, *spawnBuffer) {
 			t.Helper()
-			var stderr bytes.Buffer
-			p.Python, p.Env, p.Stderr = py.Exe, env, &stderr
+			stderr := &spawnBuffer{}
+			p.Python, p.Env, p.Stderr = py.Exe, env, stderr
 			c, err := spawn.Start(ctx, p)
 			require.NoError(t, err)
 			t.Cleanup(func() { c.Kill(); c.Wait(context.Background()) })
-			return c, &stderr
+			return c, stderr
 		}
 		wait := func(t *testing.T, c *spawn.Child) int {
 			t.Helper()

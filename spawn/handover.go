@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -132,6 +131,3 @@ func writeAll(fd int, p []byte) error {
 	}
 	return nil
 }
-
-// exeName is the base name of a path, for messages.
-func exeName(p string) string { return filepath.Base(p) }

@@ -129,6 +129,11 @@ func Start(ctx context.Context, p Process) (*Child, error) {
 	if p.Stderr == nil {
 		p.Stderr = os.Stderr
 	}
+	if _, isFile := p.Stderr.(*os.File); !isFile && p.Tracker == nil {
+		// The child's output and the private tracker's reports are
+		// written by two goroutines.
+		p.Stderr = &lockedWriter{w: p.Stderr}
+	}
 
 	c := &Child{name: p.Name, tracker: p.Tracker, done: make(chan struct{})}
 	if c.tracker == nil {
@@ -217,19 +222,21 @@ func Start(ctx context.Context, p Process) (*Child, error) {
 		_, err := pipeW.Write(data)
 		wrote <- err
 	}()
+	abort := func(err error) (*Child, error) {
+		c.Kill()
+		<-c.done
+		c.release()
+		return nil, err
+	}
 	select {
 	case err := <-wrote:
 		if err != nil && !errors.Is(err, syscall.EPIPE) {
-			c.Kill()
-			<-c.done
-			return nil, fmt.Errorf("spawn: writing to the child: %w", err)
+			return abort(fmt.Errorf("spawn: writing to the child: %w", err))
 		}
 		// EPIPE: the child exited before reading; Wait reports how.
 	case <-c.done:
 	case <-ctx.Done():
-		c.Kill()
-		<-c.done
-		return nil, context.Cause(ctx)
+		return abort(context.Cause(ctx))
 	}
 	return c, nil
 }
@@ -397,4 +404,16 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sortStrings(keys)
 	return keys
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
