@@ -440,6 +440,28 @@ def _rlock_worker(rl, d, rounds):
         rl.release()
 
 
+def _timeout_worker(lock, ev, cond, q):
+    """Timeouts honoured in a process of its own while others wait too."""
+    _child_watchdog()
+    verdicts = []
+    for name, f, want in (("lock", lambda: lock.acquire(True, 0.1), False),
+                          ("event", lambda: ev.wait(0.1), False),
+                          ("cond", lambda: (cond.acquire(), cond.wait(0.1), cond.release())[1], False)):
+        verdict = "late"
+        for _ in range(5):
+            start = time.monotonic()
+            r = f()
+            el = time.monotonic() - start
+            if r != want or el < 0.099:
+                verdict = "wrong %r %.3f" % (r, el)
+                break
+            if el <= 0.1 + SLACK:
+                verdict = "ok"
+                break
+        verdicts.append("%s %s" % (name, verdict))
+    q.put(verdicts)
+
+
 def _join(ps):
     for p in ps:
         p.join(30)
@@ -491,6 +513,15 @@ def sc_concurrent(m, rec):
     outs = [q5.get(timeout=5) for _ in range(N)]
     rec("barrier indices", lambda: [sorted(o[r] for o in outs) for r in range(3)])
     rec("barrier after", lambda: (b.n_waiting, b.broken))
+    # Timeouts: N processes time out on a held Lock, an unset Event and a
+    # Condition nobody notifies, all at once.
+    lk, ev6, c6, q6 = m.Lock(), m.Event(), m.Condition(), m.Queue()
+    lk.acquire()
+    ps = [CTX.Process(target=_timeout_worker, args=(lk, ev6, c6, q6)) for _ in range(N)]
+    [p.start() for p in ps]
+    rec("timeout exitcodes", lambda: _join(ps))
+    rec("timeouts", lambda: sorted(tuple(q6.get(timeout=5)) for _ in range(N)))
+    lk.release()
 
 
 SCENARIOS = {
