@@ -464,7 +464,12 @@ func isoZone(loc *time.Location, t time.Time) string {
 }
 
 // modelEqual compares two value-model values structurally (no cycles).
+// getattr(Outer, 'name') equals the Global Outer.name.
 func modelEqual(a, b any) bool {
+	if ga, ok := asGlobal(a); ok {
+		gb, ok := asGlobal(b)
+		return ok && ga == gb
+	}
 	switch x := a.(type) {
 	case *big.Int:
 		y, ok := b.(*big.Int)

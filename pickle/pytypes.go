@@ -266,24 +266,25 @@ func ParseUUID(s string) (UUID, error) {
 // name and class name are separate objects, so the encoder's string memo
 // produces CPython's bytes.
 var (
-	modDatetime     = "datetime"
-	gDatetime       = Global{modDatetime, strings.Clone("datetime")}
-	gDate           = Global{modDatetime, "date"}
-	gTime           = Global{modDatetime, "time"}
-	gTimedelta      = Global{modDatetime, "timedelta"}
-	gTimezone       = Global{modDatetime, "timezone"}
-	gDecimal        = Global{"decimal", "Decimal"}
-	gUUID           = Global{"uuid", "UUID"}
-	gZoneInfo       = Global{"zoneinfo", "ZoneInfo"}
-	gGetattr        = Global{"builtins", "getattr"}
-	gObject         = Global{"builtins", "object"}
-	gReconstructor  = Global{"copyreg", "_reconstructor"}
-	gPytzP          = Global{"pytz", "_p"}
-	gPytzUTC        = Global{"pytz", "_UTC"}
-	unpickleName    = "_unpickle"
-	errZoneRange    = errors.New("UTC offset must be strictly between -24h and +24h")
-	errYearRange    = errors.New("year outside Python's range 1 to 9999")
-	errFractionalTZ = errors.New("UTC offset has a fraction of a second, which Go zones cannot hold")
+	modDatetime       = "datetime"
+	gDatetime         = Global{modDatetime, strings.Clone("datetime")}
+	gDate             = Global{modDatetime, "date"}
+	gTime             = Global{modDatetime, "time"}
+	gTimedelta        = Global{modDatetime, "timedelta"}
+	gTimezone         = Global{modDatetime, "timezone"}
+	gDecimal          = Global{"decimal", "Decimal"}
+	gUUID             = Global{"uuid", "UUID"}
+	gZoneInfo         = Global{"zoneinfo", "ZoneInfo"}
+	gZoneInfoUnpickle = Global{"zoneinfo", "ZoneInfo._unpickle"}
+	gGetattr          = Global{"builtins", "getattr"}
+	gObject           = Global{"builtins", "object"}
+	gReconstructor    = Global{"copyreg", "_reconstructor"}
+	gPytzP            = Global{"pytz", "_p"}
+	gPytzUTC          = Global{"pytz", "_UTC"}
+	unpickleName      = "_unpickle"
+	errZoneRange      = errors.New("UTC offset must be strictly between -24h and +24h")
+	errYearRange      = errors.New("year outside Python's range 1 to 9999")
+	errFractionalTZ   = errors.New("UTC offset has a fraction of a second, which Go zones cannot hold")
 )
 
 // ZonePolicy says how a time in a named zone (one loaded with
@@ -728,7 +729,9 @@ func locationFrom(tz any) (*time.Location, *int, error) {
 	return nil, nil, fmt.Errorf("unsupported tzinfo %s", pyTypeName(tz))
 }
 
-// zoneInfoKey recognises zoneinfo.ZoneInfo._unpickle(key, from_cache).
+// zoneInfoKey recognises zoneinfo.ZoneInfo._unpickle(key, from_cache),
+// whose callable is getattr(zoneinfo.ZoneInfo, '_unpickle') in CPython's
+// pickle and may be decoded as the Global zoneinfo.ZoneInfo._unpickle.
 func zoneInfoKey(tz any) (string, bool) {
 	o, ok := tz.(*Object)
 	if !ok || o.Kind != Reduce || o.HasState || len(o.Args) != 2 {
@@ -738,14 +741,33 @@ func zoneInfoKey(tz any) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	inner, ok := o.Callable.(*Object)
-	if !ok || inner.Kind != Reduce || len(inner.Args) != 2 || inner.Args[0] != gZoneInfo || inner.Args[1] != unpickleName {
-		return "", false
-	}
-	if g, ok := inner.Callable.(Global); !ok || g.Name != "getattr" || (g.Module != "builtins" && g.Module != "__builtin__") {
+	if g, ok := asGlobal(o.Callable); !ok || g != gZoneInfoUnpickle {
 		return "", false
 	}
 	return key, true
+}
+
+// asGlobal returns m as a Global: a Global, or getattr(Global, 'name') as
+// the Global of the qualified name (how a method or nested class is
+// reached below protocol 4, and a classmethod at every protocol).
+func asGlobal(m any) (Global, bool) {
+	switch x := m.(type) {
+	case Global:
+		return x, true
+	case *Object:
+		g, ok := x.Callable.(Global)
+		if !ok || x.Kind != Reduce || x.HasState || len(x.Args) != 2 || g.Name != "getattr" ||
+			g.Module != "builtins" && g.Module != "__builtin__" {
+			return Global{}, false
+		}
+		parent, ok1 := asGlobal(x.Args[0])
+		name, ok2 := x.Args[1].(string)
+		if !ok1 || !ok2 {
+			return Global{}, false
+		}
+		return Global{parent.Module, parent.Name + "." + name}, true
+	}
+	return Global{}, false
 }
 
 // timedeltaFrom decodes a datetime.timedelta to microseconds.

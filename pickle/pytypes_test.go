@@ -145,9 +145,22 @@ func TestDatetimeFromMalformed(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, time.Date(2024, 1, 2, 3, 4, 5, 0, Naive), tm)
 	}
+	// zoneinfo's callable as CPython writes it (getattr) and as a Global.
+	for _, tz := range []any{zoneInfoModel("Europe/Paris"), newReduce(gZoneInfoUnpickle, "Europe/Paris", int64(1))} {
+		tm, err := datetimeFrom(newReduce(gDatetime, good, tz))
+		require.NoError(t, err)
+		require.Equal(t, "Europe/Paris", tm.Location().String())
+		require.Equal(t, `{"$datetime":"2024-01-02T03:04:05+01:00[Europe/Paris]"}`, jsonOf(t, newReduce(gDatetime, good, tz)))
+	}
+	// ZoneInfo.no_cache(key) decodes alike; the JSON view keeps from_cache=0 in its $object form.
+	noCache := newReduce(gDatetime, good, newReduce(gZoneInfoUnpickle, "Europe/Paris", int64(0)))
+	tm, err := datetimeFrom(noCache)
+	require.NoError(t, err)
+	require.Equal(t, "Europe/Paris", tm.Location().String())
+	require.Contains(t, jsonOf(t, noCache), `"$object"`)
 	// pytz zones.
 	st := []byte{0x07, 0xe8, 7, 1, 12, 0, 0, 0, 0, 0}
-	tm, err := datetimeFrom(newReduce(gDatetime, st, newReduce(gPytzP, "Europe/Paris", int64(7200), int64(3600), "CEST")))
+	tm, err = datetimeFrom(newReduce(gDatetime, st, newReduce(gPytzP, "Europe/Paris", int64(7200), int64(3600), "CEST")))
 	require.NoError(t, err)
 	require.True(t, tm.Equal(time.Date(2024, 7, 1, 10, 0, 0, 0, time.UTC)))
 	require.Equal(t, "Europe/Paris", tm.Location().String())

@@ -36,9 +36,11 @@ func (pyPoint) PythonClass() (string, string) { return "mpb_testmod", "Point" }
 func (p pyPoint) Area() int                   { return p.X * p.Y }
 func (pyEmpty) PythonClass() (string, string) { return "mpb_testmod", "Empty" }
 
-// PickleReduce writes the namedtuple the way CPython does from protocol 2 on.
+// PickleReduce writes the namedtuple as a call P(x, y), which loads at
+// every protocol (CPython writes NEWOBJ from protocol 2 on, and
+// copyreg._reconstructor(P, tuple, (x, y)) below).
 func (p pyNamedP) PickleReduce() (*Object, error) {
-	return &Object{Callable: Global{"mpb_testmod", "P"}, Kind: NewObj, Args: Tuple{int64(p.X), int64(p.Y)}}, nil
+	return &Object{Callable: Global{"mpb_testmod", "P"}, Kind: Reduce, Args: Tuple{int64(p.X), int64(p.Y)}}, nil
 }
 
 // pyClassesModule defines the module mpb_testmod in a Python helper.
