@@ -16,6 +16,7 @@ that every ratio in the table comes from one run.
 """
 import argparse
 import os
+import statistics
 import pickle
 import re
 import socket
@@ -127,16 +128,17 @@ def run(kind, n, args):
 def go_bench(args):
     root = os.path.dirname(HERE)
     out = subprocess.run(["go", "test", "-run", "^$", "-bench", "QsizeRoundTrip|BareTCPRoundTrip|PutGet16",
-                          "-benchtime", "2s", "./manager/"], cwd=root, capture_output=True, text=True)
+                          "-benchtime", "1s", "-count", str(args.repeat * 2 - 1), "./manager/"],
+                         cwd=root, capture_output=True, text=True)
     if out.returncode != 0:
         print(out.stdout + out.stderr, file=sys.stderr)
         raise RuntimeError("go test -bench failed")
-    res = {}
+    runs = {}
     for line in out.stdout.splitlines():
-        m = re.match(r"Benchmark(\w+)-\d+\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) ops/s)?", line)
+        m = re.match(r"Benchmark(\w+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) ops/s)?", line)
         if m:
-            res[m.group(1)] = (float(m.group(2)), float(m.group(3) or 0))
-    return res
+            runs.setdefault(m.group(1), []).append((float(m.group(2)), float(m.group(3) or 0)))
+    return {k: (statistics.median(a for a, _ in v), statistics.median(b for _, b in v)) for k, v in runs.items()}
 
 
 def main():
@@ -148,19 +150,26 @@ def main():
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--go-bench", action="store_true")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="measure each point this many times, alternating the servers, and report medians")
     args = p.parse_args()
     if args.role == "client":
         return client(args)
     if not args.mpbridge:
         p.error("--mpbridge PATH (go build -o PATH ./cmd/mpbridge) is required")
-    print("Python %s clients, %d-byte items, %.0f s per point, %d CPUs\n" % (
-        sys.version.split()[0], args.size, args.seconds, os.cpu_count()))
+    print("Python %s clients, %d-byte items, %.0f s per point, median of %d alternating runs, %d CPUs, "
+          "load average before: %.1f\n" % (sys.version.split()[0], args.size, args.seconds, args.repeat,
+                                             os.cpu_count(), os.getloadavg()[0]))
     print("| clients | Python server ops/s | Go server ops/s | Go/Python | Python server CPU µs/op | Go server CPU µs/op |")
     print("|---:|---:|---:|---:|---:|---:|")
     py16 = None
     for n in [int(x) for x in args.clients.split(",")]:
-        py_ops, py_cpu = run("python", n, args)
-        go_ops, go_cpu = run("go", n, args)
+        py, go = [], []
+        for _ in range(args.repeat):
+            py.append(run("python", n, args))
+            go.append(run("go", n, args))
+        py_ops, py_cpu = statistics.median(o for o, _ in py), statistics.median(c for _, c in py)
+        go_ops, go_cpu = statistics.median(o for o, _ in go), statistics.median(c for _, c in go)
         if n == 16:
             py16 = py_ops
         print("| %d | %.0f | %.0f | %.2f× | %.1f | %.1f |" % (n, py_ops, go_ops, go_ops / py_ops, py_cpu, go_cpu),
