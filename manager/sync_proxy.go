@@ -86,6 +86,15 @@ func (s *shared) callBool(ctx context.Context, method string, args ...any) (bool
 	return b, nil
 }
 
+// createTyped creates an object and wraps its proxy in a typed proxy.
+func createTyped[T any](ctx context.Context, c *Client, typeid, class string, args pickle.Tuple, kwargs *pickle.Dict, wrap func(shared) *T) (*T, error) {
+	s, err := c.createShared(ctx, typeid, class, args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	return wrap(*s), nil
+}
+
 func (c *Client) createShared(ctx context.Context, typeid, class string, args pickle.Tuple, kwargs *pickle.Dict) (*shared, error) {
 	p, err := c.Create(ctx, typeid, args, kwargs)
 	if err != nil {
@@ -177,11 +186,7 @@ func (c *Client) Dict(ctx context.Context, init *pickle.Dict) (*DictProxy, error
 	if init != nil {
 		args = pickle.Tuple{init}
 	}
-	s, err := c.createShared(ctx, "dict", "DictProxy", args, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &DictProxy{*s}, nil
+	return createTyped(ctx, c, "dict", "DictProxy", args, nil, func(s shared) *DictProxy { return &DictProxy{s} })
 }
 
 // Len is len(d).
@@ -320,11 +325,7 @@ type ListProxy struct{ shared }
 // List creates a shared list holding items.
 func (c *Client) List(ctx context.Context, items ...any) (*ListProxy, error) {
 	l := pickle.List(append([]any(nil), items...))
-	s, err := c.createShared(ctx, "list", "ListProxy", pickle.Tuple{&l}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &ListProxy{*s}, nil
+	return createTyped(ctx, c, "list", "ListProxy", pickle.Tuple{&l}, nil, func(s shared) *ListProxy { return &ListProxy{s} })
 }
 
 // Len is len(l).
@@ -411,11 +412,7 @@ type ValueProxy struct{ shared }
 
 // Value creates a shared Value(typecode, v).
 func (c *Client) Value(ctx context.Context, typecode string, v any) (*ValueProxy, error) {
-	s, err := c.createShared(ctx, "Value", "ValueProxy", pickle.Tuple{typecode, v}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &ValueProxy{*s}, nil
+	return createTyped(ctx, c, "Value", "ValueProxy", pickle.Tuple{typecode, v}, nil, func(s shared) *ValueProxy { return &ValueProxy{s} })
 }
 
 // Get is v.value.
@@ -430,11 +427,7 @@ type ArrayProxy struct{ shared }
 // Array creates a shared array.array(typecode, items).
 func (c *Client) Array(ctx context.Context, typecode string, items ...any) (*ArrayProxy, error) {
 	l := pickle.List(append([]any(nil), items...))
-	s, err := c.createShared(ctx, "Array", "ArrayProxy", pickle.Tuple{typecode, &l}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &ArrayProxy{*s}, nil
+	return createTyped(ctx, c, "Array", "ArrayProxy", pickle.Tuple{typecode, &l}, nil, func(s shared) *ArrayProxy { return &ArrayProxy{s} })
 }
 
 // Len is len(a).
@@ -464,11 +457,7 @@ type NamespaceProxy struct{ shared }
 
 // Namespace creates a shared Namespace(**attrs); attrs may be nil.
 func (c *Client) Namespace(ctx context.Context, attrs *pickle.Dict) (*NamespaceProxy, error) {
-	s, err := c.createShared(ctx, "Namespace", "NamespaceProxy", nil, attrs)
-	if err != nil {
-		return nil, err
-	}
-	return &NamespaceProxy{*s}, nil
+	return createTyped(ctx, c, "Namespace", "NamespaceProxy", nil, attrs, func(s shared) *NamespaceProxy { return &NamespaceProxy{s} })
 }
 
 // Get is ns.name: AttributeError if unset.
@@ -494,29 +483,17 @@ type LockProxy struct{ shared }
 
 // Lock creates a shared threading.Lock.
 func (c *Client) Lock(ctx context.Context) (*LockProxy, error) {
-	s, err := c.createShared(ctx, "Lock", "AcquirerProxy", nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &LockProxy{*s}, nil
+	return createTyped(ctx, c, "Lock", "AcquirerProxy", nil, nil, func(s shared) *LockProxy { return &LockProxy{s} })
 }
 
 // Semaphore creates a shared threading.Semaphore(value).
 func (c *Client) Semaphore(ctx context.Context, value int) (*LockProxy, error) {
-	s, err := c.createShared(ctx, "Semaphore", "AcquirerProxy", pickle.Tuple{value}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &LockProxy{*s}, nil
+	return createTyped(ctx, c, "Semaphore", "AcquirerProxy", pickle.Tuple{value}, nil, func(s shared) *LockProxy { return &LockProxy{s} })
 }
 
 // BoundedSemaphore creates a shared threading.BoundedSemaphore(value).
 func (c *Client) BoundedSemaphore(ctx context.Context, value int) (*LockProxy, error) {
-	s, err := c.createShared(ctx, "BoundedSemaphore", "AcquirerProxy", pickle.Tuple{value}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &LockProxy{*s}, nil
+	return createTyped(ctx, c, "BoundedSemaphore", "AcquirerProxy", pickle.Tuple{value}, nil, func(s shared) *LockProxy { return &LockProxy{s} })
 }
 
 // Acquire blocks until the lock is taken or ctx ends (the error then
@@ -704,11 +681,7 @@ type RLockProxy struct{ ownedLock }
 
 // RLock creates a shared threading.RLock.
 func (c *Client) RLock(ctx context.Context) (*RLockProxy, error) {
-	s, err := c.createShared(ctx, "RLock", "AcquirerProxy", nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &RLockProxy{ownedLock{shared: *s, mu: make(chanMutex, 1)}}, nil
+	return createTyped(ctx, c, "RLock", "AcquirerProxy", nil, nil, func(s shared) *RLockProxy { return &RLockProxy{ownedLock{shared: s, mu: make(chanMutex, 1)}} })
 }
 
 // Clone returns another proxy of the same RLock, a separate owner (as
@@ -742,11 +715,7 @@ func (c *Client) Condition(ctx context.Context, lock any) (*ConditionProxy, erro
 	if lock != nil {
 		args = pickle.Tuple{lock}
 	}
-	s, err := c.createShared(ctx, "Condition", "ConditionProxy", args, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &ConditionProxy{ownedLock{shared: *s, mu: make(chanMutex, 1)}}, nil
+	return createTyped(ctx, c, "Condition", "ConditionProxy", args, nil, func(s shared) *ConditionProxy { return &ConditionProxy{ownedLock{shared: s, mu: make(chanMutex, 1)}} })
 }
 
 // Clone returns another proxy of the same Condition, a separate owner.
@@ -815,11 +784,7 @@ type EventProxy struct{ shared }
 
 // Event creates a shared threading.Event.
 func (c *Client) Event(ctx context.Context) (*EventProxy, error) {
-	s, err := c.createShared(ctx, "Event", "EventProxy", nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	return &EventProxy{*s}, nil
+	return createTyped(ctx, c, "Event", "EventProxy", nil, nil, func(s shared) *EventProxy { return &EventProxy{s} })
 }
 
 // IsSet is is_set().
@@ -861,11 +826,7 @@ func (c *Client) Barrier(ctx context.Context, parties int, timeout time.Duration
 	if timeout > 0 {
 		kw = kwargs("timeout", timeout.Seconds())
 	}
-	s, err := c.createShared(ctx, "Barrier", "BarrierProxy", pickle.Tuple{parties}, kw)
-	if err != nil {
-		return nil, err
-	}
-	return &BarrierProxy{*s}, nil
+	return createTyped(ctx, c, "Barrier", "BarrierProxy", pickle.Tuple{parties}, kw, func(s shared) *BarrierProxy { return &BarrierProxy{s} })
 }
 
 // Wait is wait(timeout): ctx's deadline is the timeout (passing it breaks

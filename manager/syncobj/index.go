@@ -125,38 +125,7 @@ func (s pySlice) indices(n int) (start, stop, step, count int, err error) {
 		}
 	}
 	// PySlice_AdjustIndices
-	if start < 0 {
-		start += n
-		if start < 0 {
-			if step < 0 {
-				start = -1
-			} else {
-				start = 0
-			}
-		}
-	} else if start >= n {
-		if step < 0 {
-			start = n - 1
-		} else {
-			start = n
-		}
-	}
-	if stop < 0 {
-		stop += n
-		if stop < 0 {
-			if step < 0 {
-				stop = -1
-			} else {
-				stop = 0
-			}
-		}
-	} else if stop >= n {
-		if step < 0 {
-			stop = n - 1
-		} else {
-			stop = n
-		}
-	}
+	start, stop = adjustIndex(start, n, step), adjustIndex(stop, n, step)
 	if step < 0 {
 		if stop < start {
 			count = (start-stop-1)/(-step) + 1
@@ -165,6 +134,27 @@ func (s pySlice) indices(n int) (start, stop, step, count int, err error) {
 		count = (stop-start-1)/step + 1
 	}
 	return
+}
+
+// adjustIndex clamps one bound of a slice to a sequence of length n, as
+// PySlice_AdjustIndices does.
+func adjustIndex(i, n, step int) int {
+	switch {
+	case i < 0:
+		i += n
+		if i < 0 {
+			if step < 0 {
+				return -1
+			}
+			return 0
+		}
+	case i >= n:
+		if step < 0 {
+			return n - 1
+		}
+		return n
+	}
+	return i
 }
 
 // clampRange is how list.index and friends clamp start and stop.
