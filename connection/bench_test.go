@@ -72,7 +72,7 @@ func (f fdRW) Write(p []byte) (int, error) {
 
 func fdEnd(c *Conn) rawEnd { return rawEnd{rw: fdRW(c.Fd()), conn: c} }
 
-func netEnd(c *Conn) rawEnd { return rawEnd{rw: c.tr.(*sockTransport).c, conn: c} }
+func netEnd(c *Conn) rawEnd { return rawEnd{rw: c.tr.(*pollerTransport).c, conn: c} }
 
 func benchChannels() []benchChannel {
 	closeAll := func(b *testing.B, cs ...*Conn) {

@@ -105,7 +105,7 @@ func newConn(tr transport, readable, writable bool, opts *Options) *Conn {
 // else that is a net.Conn). The Conn owns nc: Close closes it. Deadlines on
 // nc are managed by the Conn from the contexts it is given.
 func NewConn(nc net.Conn, opts *Options) *Conn {
-	c := newConn(newSockTransport(nc), true, true, opts)
+	c := newConn(newPollerTransport(nc, nil), true, true, opts)
 	c.remote = nc.RemoteAddr()
 	return c
 }
@@ -121,6 +121,9 @@ func FromFile(f *os.File, readable, writable bool, opts *Options) (*Conn, error)
 	}
 	if f == nil {
 		return nil, errors.New("connection: nil file")
+	}
+	if p := reopenPipe(f); p != nil {
+		return newConn(newPollerTransport(p, f), readable, writable, opts), nil
 	}
 	tr, err := newFdTransport(f)
 	if err != nil {

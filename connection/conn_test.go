@@ -32,6 +32,17 @@ func pairKinds() []pairKind {
 			require.NoError(t, err)
 			return w, r
 		}},
+		{"pipe-shared", false, func(t *testing.T) (*Conn, *Conn) {
+			// The fallback when the pipe cannot be reopened privately:
+			// RWF_NOWAIT and poll(2) on the shared descriptors.
+			var fds [2]int
+			require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
+			r, err := newFdTransport(os.NewFile(uintptr(fds[0]), "r"))
+			require.NoError(t, err)
+			w, err := newFdTransport(os.NewFile(uintptr(fds[1]), "w"))
+			require.NoError(t, err)
+			return newConn(w, false, true, nil), newConn(r, true, false, nil)
+		}},
 		{"socketpair", true, func(t *testing.T) (*Conn, *Conn) {
 			a, b, err := Pipe(true)
 			require.NoError(t, err)
@@ -233,7 +244,7 @@ func rawWrite(t *testing.T, c *Conn, p []byte) {
 	case *fdTransport:
 		_, err := unix.Write(tr.fdnum, p)
 		require.NoError(t, err)
-	case *sockTransport:
+	case *pollerTransport:
 		_, err := tr.c.Write(p)
 		require.NoError(t, err)
 	}
@@ -568,4 +579,27 @@ func TestConnWithoutNowait(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	require.NoError(t, b.Close())
 	require.ErrorIs(t, <-errc, mpbridge.ErrClosed)
+}
+
+// TestPipeReopenedPrivately: Pipe(false) ends read and write through a
+// private non-blocking description of the pipe (Go's poller), while the
+// shared descriptors stay blocking (TestPipeStaysBlocking); writing to a
+// pipe whose reader is gone reports the peer gone.
+func TestPipeReopenedPrivately(t *testing.T) {
+	checkLeaks(t)
+	r, w, err := Pipe(false)
+	require.NoError(t, err)
+	defer w.Close()
+	require.IsType(t, &pollerTransport{}, r.tr)
+	require.IsType(t, &pollerTransport{}, w.tr)
+	require.NoError(t, r.Close())
+
+	var fds [2]int
+	require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
+	require.NoError(t, unix.Close(fds[0]))
+	c, err := FromFile(os.NewFile(uintptr(fds[1]), "w"), false, true, nil)
+	require.NoError(t, err)
+	defer c.Close()
+	err = c.SendBytes(context.Background(), []byte("x"))
+	require.True(t, isPeerGone(err), "%v", err)
 }

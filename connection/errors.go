@@ -167,7 +167,7 @@ func mapNetError(ctx context.Context, err error) error {
 			return ctxErr(ctx)
 		}
 		return errTimeout
-	case errors.Is(err, net.ErrClosed):
+	case errors.Is(err, net.ErrClosed), errors.Is(err, os.ErrClosed):
 		return errClosed
 	}
 	return err

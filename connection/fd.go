@@ -267,10 +267,4 @@ func (t *fdTransport) close() error { return t.f.Close() }
 func (t *fdTransport) fd() int { return t.fdnum }
 
 // file returns a duplicate of the descriptor (close-on-exec) as an *os.File.
-func (t *fdTransport) file() (*os.File, error) {
-	nfd, err := unix.FcntlInt(uintptr(t.fdnum), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("fcntl", err)
-	}
-	return os.NewFile(uintptr(nfd), t.f.Name()), nil
-}
+func (t *fdTransport) file() (*os.File, error) { return dupFile(t.f) }

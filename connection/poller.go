@@ -3,7 +3,7 @@ package connection
 import (
 	"context"
 	"errors"
-	"net"
+	"io"
 	"os"
 	"sync"
 	"syscall"
@@ -15,14 +15,16 @@ import (
 // aLongTimeAgo is a deadline in the past, used to interrupt a blocked call.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// sockTransport is a transport over a net.Conn. Sockets made by net.Dial and
-// Accept belong to this process alone, so they can use Go's poller and
-// deadlines.
-type sockTransport struct {
-	c  net.Conn
-	rc syscall.RawConn // nil when c is not a syscall.Conn (e.g. net.Pipe)
+// pollerTransport is a transport that uses Go's poller and deadlines: a
+// net.Conn (sockets made by Dial and Accept belong to this process alone),
+// or a private non-blocking open file description of a shared pipe (see
+// reopenPipe), in which case orig is the descriptor that was handed to us.
+type pollerTransport struct {
+	c    deadlineRW
+	rc   syscall.RawConn // nil when c is not a syscall.Conn (e.g. net.Pipe)
+	orig *os.File        // the shared descriptor behind a reopened pipe
 
-	r, w sockArm
+	r, w pollerArm
 
 	// A Conn that has no descriptor to poll (net.Pipe) polls by reading
 	// one byte, kept here for the next Read.
@@ -30,8 +32,15 @@ type sockTransport struct {
 	peekByte [1]byte
 }
 
-// sockArm applies one direction's context to the net.Conn as deadlines.
-type sockArm struct {
+// deadlineRW is what net.Conn and a pollable *os.File have in common.
+type deadlineRW interface {
+	io.ReadWriteCloser
+	SetReadDeadline(t time.Time) error
+	SetWriteDeadline(t time.Time) error
+}
+
+// pollerArm applies one direction's context to the stream as deadlines.
+type pollerArm struct {
 	mu       sync.Mutex
 	ctx      context.Context
 	gen      uint64 // incremented by every arm; stale AfterFuncs check it
@@ -40,8 +49,8 @@ type sockArm struct {
 	stop     func() bool
 }
 
-func newSockTransport(c net.Conn) *sockTransport {
-	t := &sockTransport{c: c}
+func newPollerTransport(c deadlineRW, orig *os.File) *pollerTransport {
+	t := &pollerTransport{c: c, orig: orig}
 	if sc, ok := c.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			t.rc = rc
@@ -50,7 +59,7 @@ func newSockTransport(c net.Conn) *sockTransport {
 	return t
 }
 
-func (t *sockTransport) setDeadline(read bool, d time.Time) {
+func (t *pollerTransport) setDeadline(read bool, d time.Time) {
 	if read {
 		_ = t.c.SetReadDeadline(d)
 	} else {
@@ -58,7 +67,7 @@ func (t *sockTransport) setDeadline(read bool, d time.Time) {
 	}
 }
 
-func (t *sockTransport) arm(ctx context.Context, read bool) error {
+func (t *pollerTransport) arm(ctx context.Context, read bool) error {
 	a := &t.w
 	if read {
 		a = &t.r
@@ -91,7 +100,7 @@ func (t *sockTransport) arm(ctx context.Context, read bool) error {
 	return nil
 }
 
-func (t *sockTransport) disarm(read bool) {
+func (t *pollerTransport) disarm(read bool) {
 	a := &t.w
 	if read {
 		a = &t.r
@@ -115,7 +124,7 @@ func (t *sockTransport) disarm(read bool) {
 
 // limitRead brings the read deadline forward to d if it is earlier than
 // the one armed, and reports whether it did; disarm clears it.
-func (t *sockTransport) limitRead(ctx context.Context, d time.Time) bool {
+func (t *pollerTransport) limitRead(ctx context.Context, d time.Time) bool {
 	if cd, ok := ctx.Deadline(); ok && !d.Before(cd) {
 		return false
 	}
@@ -126,7 +135,7 @@ func (t *sockTransport) limitRead(ctx context.Context, d time.Time) bool {
 	return true
 }
 
-func (t *sockTransport) Read(p []byte) (int, error) {
+func (t *pollerTransport) Read(p []byte) (int, error) {
 	if t.peeked && len(p) > 0 {
 		p[0] = t.peekByte[0]
 		t.peeked = false
@@ -136,12 +145,12 @@ func (t *sockTransport) Read(p []byte) (int, error) {
 	return n, mapNetError(t.r.ctx, err)
 }
 
-func (t *sockTransport) Write(p []byte) (int, error) {
+func (t *pollerTransport) Write(p []byte) (int, error) {
 	n, err := t.c.Write(p)
 	return n, mapNetError(t.w.ctx, err)
 }
 
-func (t *sockTransport) poll(ctx context.Context, timeout time.Duration) (bool, error) {
+func (t *pollerTransport) poll(ctx context.Context, timeout time.Duration) (bool, error) {
 	if t.peeked {
 		return true, nil
 	}
@@ -194,7 +203,7 @@ func (t *sockTransport) poll(ctx context.Context, timeout time.Duration) (bool, 
 }
 
 // pollNow checks for input without waiting.
-func (t *sockTransport) pollNow() (bool, error) {
+func (t *pollerTransport) pollNow() (bool, error) {
 	ready := false
 	err := t.rc.Control(func(fd uintptr) { ready = pollFd(int(fd), unix.POLLIN, 0) })
 	if err != nil {
@@ -203,23 +212,39 @@ func (t *sockTransport) pollNow() (bool, error) {
 	return ready, nil
 }
 
-func (t *sockTransport) shutdown()    { _ = t.c.Close() }
-func (t *sockTransport) close() error { return nil }
+func (t *pollerTransport) shutdown() { _ = t.c.Close() }
 
-func (t *sockTransport) fd() int {
-	if t.rc == nil {
+func (t *pollerTransport) close() error {
+	if t.orig != nil {
+		return t.orig.Close()
+	}
+	return nil
+}
+
+func (t *pollerTransport) fd() int {
+	rc := t.rc
+	if t.orig != nil {
+		var err error
+		if rc, err = t.orig.SyscallConn(); err != nil {
+			return -1
+		}
+	}
+	if rc == nil {
 		return -1
 	}
 	fd := -1
-	_ = t.rc.Control(func(u uintptr) { fd = int(u) })
+	_ = rc.Control(func(u uintptr) { fd = int(u) })
 	return fd
 }
 
-func (t *sockTransport) file() (*os.File, error) {
+func (t *pollerTransport) file() (*os.File, error) {
+	if t.orig != nil {
+		return dupFile(t.orig)
+	}
 	if f, ok := t.c.(interface{ File() (*os.File, error) }); ok {
 		return f.File()
 	}
-	return nil, errors.New("connection: " + t.c.LocalAddr().Network() + " connection has no file descriptor")
+	return nil, errors.New("connection: the connection has no file descriptor")
 }
 
 // pollFd reports whether fd has any of events (or an error or hang-up)

@@ -7,7 +7,7 @@ import (
 )
 
 // transport is what a Conn reads frames from and writes frames to: a
-// net.Conn using Go's poller (sockTransport) or a blocking file descriptor
+// net.Conn using Go's poller (pollerTransport) or a blocking file descriptor
 // shared with another process (fdTransport).
 //
 // Read and Write are the io.Reader and io.Writer the framing code uses;
