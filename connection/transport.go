@@ -7,8 +7,9 @@ import (
 )
 
 // transport is what a Conn reads frames from and writes frames to: a
-// net.Conn using Go's poller (pollerTransport) or a blocking file descriptor
-// shared with another process (fdTransport).
+// stream served by Go's poller (pollerTransport: a net.Conn, or a privately
+// reopened pipe) or a blocking descriptor shared with another process
+// (fdTransport: a socketpair end, or a pipe that could not be reopened).
 //
 // Read and Write are the io.Reader and io.Writer the framing code uses;
 // they honour the context armed for their direction. A transport is used by
