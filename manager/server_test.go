@@ -541,3 +541,57 @@ func TestAddressForms(t *testing.T) {
 		})
 	}
 }
+
+// owned records the callers it sees and the connections that closed, as an
+// RLock must to release what a vanished connection held.
+type owned struct {
+	mu      sync.Mutex
+	callers []CallerInfo
+	closed  []CallerInfo
+}
+
+func (o *owned) Exposed() []string { return []string{"who"} }
+
+func (o *owned) Call(ctx context.Context, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error) {
+	c, ok := CallerFromContext(ctx)
+	if !ok {
+		return nil, ExcRuntimeError("no caller")
+	}
+	o.mu.Lock()
+	o.callers = append(o.callers, c)
+	o.mu.Unlock()
+	return int64(c.ConnID), nil
+}
+
+func (o *owned) ConnClosed(c CallerInfo) {
+	o.mu.Lock()
+	o.closed = append(o.closed, c)
+	o.mu.Unlock()
+}
+
+func TestServerCallerAndConnClosed(t *testing.T) {
+	obj := &owned{}
+	srv := NewServer(&ServerOptions{Authkey: testKey})
+	srv.Register("Owned", func(context.Context, pickle.Tuple, *pickle.Dict) (Object, error) { return obj, nil }, nil)
+	ts := startServer(t, srv)
+	c := dial(t, ts.addr)
+	ctx := context.Background()
+	p, err := c.Create(ctx, "Owned", nil, nil)
+	require.NoError(t, err)
+	defer p.Close()
+	a, err := p.Call(ctx, "who", nil, nil)
+	require.NoError(t, err)
+	b, err := p.Call(ctx, "who", nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, a, b, "sequential calls reuse the pooled connection")
+	require.NoError(t, c.Close())
+	require.Eventually(t, func() bool {
+		obj.mu.Lock()
+		defer obj.mu.Unlock()
+		return len(obj.closed) == 1
+	}, 5*time.Second, time.Millisecond)
+	obj.mu.Lock()
+	defer obj.mu.Unlock()
+	require.Equal(t, uint64(a.(int64)), obj.closed[0].ConnID)
+	require.True(t, strings.HasPrefix(obj.closed[0].Name, "mpbridge-go-"), obj.closed[0].Name)
+}
