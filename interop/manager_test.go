@@ -241,6 +241,27 @@ func TestManagerGoJoinsPython(t *testing.T) {
 	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
 		ctx := context.Background()
 		key := mgrKey(t)
+
+		// A plain BaseManager server with the shared get_queue.
+		baddr := startMgrPyServer(t, py, "base", 0, key)
+		bc, err := manager.Dial(ctx, baddr, key, nil)
+		require.NoError(t, err)
+		bq, err := bc.Queue(ctx, "get_queue", nil, nil)
+		require.NoError(t, err)
+		require.NoError(t, bq.Put(ctx, map[string]any{"k": []any{int64(1), "two"}}))
+		bv, err := bq.Get(ctx)
+		require.NoError(t, err)
+		bd, ok := bv.(*pickle.Dict)
+		require.True(t, ok, "%T", bv)
+		k, _ := bd.Get("k")
+		require.Equal(t, &pickle.List{int64(1), "two"}, k)
+		var bre *manager.RemoteError
+		_, err = bc.Create(ctx, "Queue", nil, nil)
+		require.ErrorAs(t, err, &bre, "BaseManager has no Queue typeid")
+		require.Equal(t, "KeyError", bre.Type)
+		require.NoError(t, bq.Close())
+		require.NoError(t, bc.Close())
+
 		addr := startMgrPyServer(t, py, "sync", 2, key)
 		c, err := manager.Dial(ctx, addr, key, nil)
 		require.NoError(t, err)
