@@ -93,6 +93,18 @@ func spawnShmClean(t *testing.T, h *pytest.Helper, vars string) {
 	require.Empty(t, left, "semaphores left in /dev/shm")
 }
 
+// spawnSysPath is py's sys.path under env.
+func spawnSysPath(t *testing.T, py pytest.Python, env []string) []string {
+	t.Helper()
+	cmd := exec.Command(py.Exe, "-c", "import sys, json; print(json.dumps(sys.path))")
+	cmd.Env = env
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	var path []string
+	require.NoError(t, json.Unmarshal(out, &path))
+	return path
+}
+
 // spawnBuffer is a bytes.Buffer safe to read while a child writes to it.
 type spawnBuffer struct {
 	mu sync.Mutex
@@ -348,6 +360,23 @@ m.shutdown()`)
 				[]any{"<multiprocessing.managers.AutoProxy[Queue]>", "<multiprocessing.managers.DictProxy>", "<multiprocessing.managers.AcquirerProxy>"}}, res)
 		})
 
+		t.Run("forkserver through the Go worker", func(t *testing.T) {
+			// set_executable also names the fork server's executable: the
+			// worker hands that invocation to Python, whose forks then run
+			// every target.
+			path := filepath.Join(dir, "forkserver.json")
+			var code int
+			out := spawnExec(t, h, fmt.Sprintf(`fctx = sp.multiprocessing.get_context("forkserver")
+p = fctx.Process(target=spawn_tasks.record, args=(%q, 1))
+p.start(); p.join(60)
+result = p.exitcode`, path))
+			require.NoError(t, json.Unmarshal(out, &code))
+			require.Equal(t, 0, code)
+			rec := readRecord(t, path)
+			require.Equal(t, "python", rec.Language)
+			require.Equal(t, []string{"1"}, rec.Args)
+		})
+
 		t.Run("several at once", func(t *testing.T) {
 			const n = 4
 			var calls []string
@@ -594,6 +623,37 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, int64(42), got)
 			require.Equal(t, 0, wait(t, c), stderr.String())
+		})
+
+		t.Run("Go worker as the child", func(t *testing.T) {
+			// spawn.Start can run a Go worker too; a target it does not
+			// register is handed to $MPBRIDGE_PYTHON.
+			q, err := mpqueue.New(0, nil)
+			require.NoError(t, err)
+			defer q.Close()
+			res, err := mpqueue.NewSimpleQueue(nil)
+			require.NoError(t, err)
+			defer res.Close()
+			worker := spawnWorkerPath(t)
+			stderr := &spawnBuffer{}
+			c, err := spawn.Start(ctx, spawn.Process{Python: worker, Target: "spawn_tasks.double", Args: []any{q, res},
+				SysPath: []string{}, Env: env, Stderr: stderr})
+			require.NoError(t, err)
+			require.NoError(t, q.Put(ctx, int64(5)))
+			v, err := res.Get(mustTimeout(ctx, 30*time.Second))
+			require.NoError(t, err, stderr.String())
+			require.Equal(t, int64(10), v)
+			require.NoError(t, q.Put(ctx, nil))
+			require.Equal(t, 0, wait(t, c), stderr.String())
+
+			path := filepath.Join(dir, "gogo.json")
+			c, err = spawn.Start(ctx, spawn.Process{Python: worker, Target: "spawn_tasks.python_only", Args: []any{path},
+				Env: append(env, spawn.PythonEnv+"="+py.Exe), Stderr: stderr, SysPath: spawnSysPath(t, py, env)})
+			require.NoError(t, err)
+			require.Equal(t, 0, wait(t, c), stderr.String())
+			rec := readRecord(t, path)
+			require.Equal(t, "python", rec.Language)
+			require.Equal(t, fmt.Sprintf("3.%d", py.Minor), rec.Version)
 		})
 
 		t.Run("leaked semaphore is unlinked", func(t *testing.T) {
