@@ -530,9 +530,9 @@ func mapKeys[K comparable, V any](m map[K]V) []any {
 	return out
 }
 
-// equivGenericObject: gopickle builds a GenericObject for NEWOBJ of an
-// unknown class (Args = ConstructorArgs) and for copyreg._reconstructor(cls,
-// object, None) (no arguments).
+// equivGenericObject: gopickle builds a GenericObject for NEWOBJ, INST and
+// OBJ of an unknown class (Args = ConstructorArgs) and for
+// copyreg._reconstructor(cls, object, None) (no arguments).
 func (q *gpEq) equivGenericObject(path string, ours any, th *types.GenericObject) error {
 	o, ok := ours.(*pickle.Object)
 	if !ok {
@@ -563,7 +563,7 @@ func (q *gpEq) equivGenericObject(path string, ours any, th *types.GenericObject
 		return err
 	}
 	switch o.Kind {
-	case pickle.NewObj:
+	case pickle.NewObj, pickle.Inst, pickle.Obj:
 		return q.equivSeq(path+".args", o.Args, th.ConstructorArgs)
 	case pickle.NewObjEx:
 		args := append(append([]any{}, o.Args...), o.Kwargs)
