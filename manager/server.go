@@ -492,6 +492,9 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 	// server does on Close), so they need no cancellable context, which
 	// costs a registration per frame.
 	bg := context.Background()
+	// Requests are decoded (and their values copied) before the next one
+	// is read, so one buffer serves them all.
+	buf := make([]byte, 4096)
 	var inflight chan struct{}
 	var observers map[*entry]ConnObserver
 	defer func() {
@@ -503,7 +506,7 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 		}
 	}()
 	for {
-		frame, err := c.RecvBytes(bg, 0)
+		frame, err := recvInto(bg, c, buf)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
 				s.log.Debug("manager: channel closed", "conn", info.ConnID, "name", info.Name, "err", err)
@@ -561,6 +564,19 @@ func (s *Server) serveClient(ctx context.Context, c *connection.Conn, info *Call
 			}
 		}()
 	}
+}
+
+// recvInto reads one frame into buf, or into a new slice when it is longer.
+func recvInto(ctx context.Context, c *connection.Conn, buf []byte) ([]byte, error) {
+	n, err := c.RecvBytesInto(ctx, buf)
+	if err == nil {
+		return buf[:n], nil
+	}
+	var long *connection.BufferTooShortError
+	if errors.As(err, &long) {
+		return long.Msg, nil
+	}
+	return nil, err
 }
 
 func undelivered(res any) {
