@@ -46,9 +46,8 @@
 // *ByteArray, *Object and *Exception; the backing array and length for
 // string, []byte and Tuple; the value for Global), which is how a decoded
 // pickle re-encodes to the same bytes. Like CPython it always shares the
-// empty string and bytes and the one-character strings below U+0100 (and
-// one-byte bytes), which are singletons there, and never memoizes the
-// empty tuple. A []any or map[string]any is a new list or dict each time it
+// empty string and bytes and the one-character strings below U+0100,
+// which are singletons there, and never memoizes the empty tuple. A []any or map[string]any is a new list or dict each time it
 // is met (a Go slice or map that contains itself is an error, not a loop).
 //
 // Dicts and sets are ordered as inserted and have Python's key semantics:
