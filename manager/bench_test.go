@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"encoding/hex"
 	"io"
 	"net"
 	"os"
@@ -89,10 +90,24 @@ func BenchmarkBareTCPRoundTrip(b *testing.B) {
 
 // BenchmarkPutGet16 is 16 goroutines each doing put then get of a
 // 512-byte item through one Go server; ops/s counts puts and gets.
+//
+// With MPBRIDGE_BENCH_ADDR (and MPBRIDGE_BENCH_AUTHKEY_HEX) set it uses that
+// server's get_queue instead of one in this process, e.g. an
+// `mpbridge serve` in a process of its own as scripts/bench_manager.py
+// starts it.
 func BenchmarkPutGet16(b *testing.B) {
-	ts, _ := newQueueServer(b, 0, nil)
-	c := dial(b, ts.addr)
 	ctx := context.Background()
+	var c *Client
+	if addr := os.Getenv("MPBRIDGE_BENCH_ADDR"); addr != "" {
+		key, err := hex.DecodeString(os.Getenv("MPBRIDGE_BENCH_AUTHKEY_HEX"))
+		require.NoError(b, err)
+		c, err = Dial(ctx, addr, key, nil)
+		require.NoError(b, err)
+		b.Cleanup(func() { c.Close() })
+	} else {
+		ts, _ := newQueueServer(b, 0, nil)
+		c = dial(b, ts.addr)
+	}
 	p := openQueue(b, c)
 	const workers = 16
 	var next atomic.Int64

@@ -126,13 +126,27 @@ def run(kind, n, args):
 
 
 def go_bench(args):
+    """Runs the Go benchmarks; PutGet16 against an mpbridge serve process of
+    its own, like the Python clients' server."""
     root = os.path.dirname(HERE)
-    out = subprocess.run(["go", "test", "-run", "^$", "-bench", "QsizeRoundTrip|BareTCPRoundTrip|PutGet16",
-                          "-benchtime", "1s", "-count", str(args.repeat * 2 - 1), "./manager/"],
-                         cwd=root, capture_output=True, text=True)
-    if out.returncode != 0:
-        print(out.stdout + out.stderr, file=sys.stderr)
-        raise RuntimeError("go test -bench failed")
+    subprocess.run(["go", "test", "-c", "-o", "/tmp/mpbridge-manager.test", "./manager/"], cwd=root, check=True)
+    cmd = ["/tmp/mpbridge-manager.test", "-test.run", "^$", "-test.benchtime", "1s",
+           "-test.count", str(args.repeat * 2 - 1)]
+    out = subprocess.run(cmd + ["-test.bench", "QsizeRoundTrip|BareTCPRoundTrip"],
+                         cwd=os.path.join(root, "manager"), capture_output=True, text=True)
+    port = free_port()
+    server = start_server("go", args, port)
+    try:
+        env = dict(os.environ, MPBRIDGE_BENCH_ADDR="127.0.0.1:%d" % port, MPBRIDGE_BENCH_AUTHKEY_HEX=KEY)
+        out2 = subprocess.run(cmd + ["-test.bench", "PutGet16"], cwd=os.path.join(root, "manager"),
+                              capture_output=True, text=True, env=env)
+    finally:
+        server.kill()
+        server.wait()
+    if out.returncode != 0 or out2.returncode != 0:
+        print(out.stdout + out.stderr + out2.stdout + out2.stderr, file=sys.stderr)
+        raise RuntimeError("go benchmarks failed")
+    out.stdout += out2.stdout
     runs = {}
     for line in out.stdout.splitlines():
         m = re.match(r"Benchmark(\w+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:\s+([\d.]+) ops/s)?", line)
@@ -184,7 +198,7 @@ def main():
         print("| bare TCP request/response of the same sizes | %.1f µs |" % (bare / 1000))
         print("| ratio | %.2f× |" % (q / bare))
         ops = res["PutGet16"][1]
-        print("| 16 goroutines put/get | %.0f ops/s |" % ops)
+        print("| 16 goroutines put/get, one Go process, against mpbridge serve | %.0f ops/s |" % ops)
         if py16:
             print("| … against 16 Python processes on a Python server (%.0f ops/s) | %.2f× |" % (py16, ops / py16))
 
