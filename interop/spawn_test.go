@@ -59,7 +59,7 @@ func spawnWorkerPath(t *testing.T) string {
 func spawnHelper(t *testing.T, py pytest.Python) *pytest.Helper {
 	t.Helper()
 	h := pytest.NewHelper(t, py)
-	spawnExec(t, h, fmt.Sprintf("import spawn_parent as sp, spawn_tasks, sys, os, json, time; sp.use(%q)", spawnWorkerPath(t)))
+	spawnExec(t, h, fmt.Sprintf("import spawn_parent as sp, spawn_tasks, sys, os, json, time; sp.use(%q); sp.set_semprefix(%q)", spawnWorkerPath(t), spawnPrefix))
 	return h
 }
 
@@ -123,10 +123,17 @@ func (s *spawnBuffer) String() string {
 	return s.b.String()
 }
 
-// spawnShm lists the named semaphores in /dev/shm.
+// spawnPrefix names the semaphores these tests create (Go side, and Python
+// side through the helper's semprefix), so that /dev/shm checks ignore
+// other tests running at the same time.
+var spawnPrefix = fmt.Sprintf("/mpbsp%d", os.Getpid())
+
+var spawnOpts = &mpqueue.Options{Prefix: spawnPrefix}
+
+// spawnShm lists this run's named semaphores in /dev/shm.
 func spawnShm(t *testing.T) []string {
 	t.Helper()
-	names, err := filepath.Glob("/dev/shm/sem.mp-*")
+	names, err := filepath.Glob("/dev/shm/sem." + spawnPrefix[1:] + "-*")
 	require.NoError(t, err)
 	return names
 }
@@ -459,9 +466,9 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 
 		t.Run("queues both ways", func(t *testing.T) {
 			before := spawnShm(t)
-			inq, err := mpqueue.New(0, nil)
+			inq, err := mpqueue.New(0, spawnOpts)
 			require.NoError(t, err)
-			outq, err := mpqueue.New(0, nil)
+			outq, err := mpqueue.New(0, spawnOpts)
 			require.NoError(t, err)
 			c, stderr := start(t, spawn.Process{Target: "spawn_tasks.double", Args: []any{inq, outq}})
 			const n = 2000
@@ -488,18 +495,18 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 				objs = append(objs, v)
 				return v
 			}
-			out, err := mpqueue.New(0, nil)
+			out, err := mpqueue.New(0, spawnOpts)
 			require.NoError(t, err)
 			defer out.Close()
-			mk(mpqueue.New(0, nil))
-			mk(mpqueue.NewSimpleQueue(nil))
-			mk(mpqueue.NewJoinable(5, nil))
-			lock := mk(mpqueue.NewLock(nil))
-			mk(mpqueue.NewRLock(nil))
-			mk(mpqueue.NewSemaphore(2, nil))
-			mk(mpqueue.NewBoundedSemaphore(3, nil))
-			mk(mpqueue.NewEvent(nil))
-			mk(mpqueue.NewCondition(nil, nil))
+			mk(mpqueue.New(0, spawnOpts))
+			mk(mpqueue.NewSimpleQueue(spawnOpts))
+			mk(mpqueue.NewJoinable(5, spawnOpts))
+			lock := mk(mpqueue.NewLock(spawnOpts))
+			mk(mpqueue.NewRLock(spawnOpts))
+			mk(mpqueue.NewSemaphore(2, spawnOpts))
+			mk(mpqueue.NewBoundedSemaphore(3, spawnOpts))
+			mk(mpqueue.NewEvent(spawnOpts))
+			mk(mpqueue.NewCondition(nil, spawnOpts))
 			a, b, err := connection.Pipe(true)
 			require.NoError(t, err)
 			c, stderr := start(t, spawn.Process{Target: "spawn_tasks.echo", Args: append(append([]any{out}, objs...), a, int64(7)),
@@ -528,9 +535,9 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 		})
 
 		t.Run("events locks joinable pipe", func(t *testing.T) {
-			lock, err := mpqueue.NewLock(nil)
+			lock, err := mpqueue.NewLock(spawnOpts)
 			require.NoError(t, err)
-			ev, err := mpqueue.NewEvent(nil)
+			ev, err := mpqueue.NewEvent(spawnOpts)
 			require.NoError(t, err)
 			require.NoError(t, lock.Acquire(ctx))
 			c1, stderr := start(t, spawn.Process{Target: "spawn_tasks.set_event_under_lock", Args: []any{lock, ev}})
@@ -542,9 +549,9 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 			require.True(t, late)
 			require.Equal(t, 0, wait(t, c1), stderr.String())
 
-			jq, err := mpqueue.NewJoinable(0, nil)
+			jq, err := mpqueue.NewJoinable(0, spawnOpts)
 			require.NoError(t, err)
-			out, err := mpqueue.New(0, nil)
+			out, err := mpqueue.New(0, spawnOpts)
 			require.NoError(t, err)
 			c2, stderr := start(t, spawn.Process{Target: "spawn_tasks.join_worker", Args: []any{jq, out}})
 			for i := range 50 {
@@ -576,7 +583,7 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 
 		t.Run("several children killed mid put", func(t *testing.T) {
 			before := spawnShm(t)
-			q, err := mpqueue.New(0, nil)
+			q, err := mpqueue.New(0, spawnOpts)
 			require.NoError(t, err)
 			var kids []*spawn.Child
 			for range 3 {
@@ -628,10 +635,10 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 		t.Run("Go worker as the child", func(t *testing.T) {
 			// spawn.Start can run a Go worker too; a target it does not
 			// register is handed to $MPBRIDGE_PYTHON.
-			q, err := mpqueue.New(0, nil)
+			q, err := mpqueue.New(0, spawnOpts)
 			require.NoError(t, err)
 			defer q.Close()
-			res, err := mpqueue.NewSimpleQueue(nil)
+			res, err := mpqueue.NewSimpleQueue(spawnOpts)
 			require.NoError(t, err)
 			defer res.Close()
 			worker := spawnWorkerPath(t)

@@ -65,8 +65,18 @@ def timed(target, n):
     return times
 
 
-def shm_names(prefix="sem.mp-"):
-    """Named semaphores currently in /dev/shm."""
+_semprefix = ["/mp"]
+
+
+def set_semprefix(prefix):
+    """Name the semaphores this process (and its children) create prefix-xxxxxxxx."""
+    multiprocessing.current_process()._config["semprefix"] = prefix
+    _semprefix[0] = prefix
+
+
+def shm_names():
+    """This process's named semaphores currently in /dev/shm."""
+    prefix = "sem." + _semprefix[0][1:] + "-"
     return sorted(n for n in os.listdir("/dev/shm") if n.startswith(prefix))
 
 
