@@ -9,6 +9,8 @@ import (
 	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mpbridge/mpbridge/mpqueue"
 )
 
 // FuzzDecodeSpawnPickles feeds arbitrary bytes to what a Go child reads
@@ -56,8 +58,10 @@ func FuzzDecodeSpawnPickles(f *testing.F) {
 		out3, err := EncodePickles(prep3, proc3)
 		require.NoError(t, err)
 		require.Equal(t, out, out3)
-		// The arguments are walked without touching descriptors.
-		_, _ = HandlesFromPickle(proc.Args)
+		// Queue arguments parse without touching descriptors.
+		for _, a := range proc.Args {
+			_, _ = mpqueue.ParseHandles(a, mpqueue.SpawnFd)
+		}
 	})
 }
 

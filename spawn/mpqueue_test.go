@@ -24,11 +24,11 @@ func captureArgs(t *testing.T, stem string) pickle.Tuple {
 	return proc.Args
 }
 
-// TestHandlesFromCaptures reads the Handles of every queue and
-// synchronize object CPython pickled, then checks that HandlesToPickle
-// gives back the same pickle apart from the semaphore handles (addresses
-// in the parent, ignored by children) and the queue's opid.
-func TestHandlesFromCaptures(t *testing.T) {
+// TestRebuildersCoverCaptures checks that every queue and synchronize
+// object CPython pickled has a rebuilder and parses into the Handles
+// mpqueue attaches to (without attaching: the captured descriptor numbers
+// mean nothing in this process).
+func TestRebuildersCoverCaptures(t *testing.T) {
 	stems, err := filepath.Glob("../testdata/spawn/py3.*/sync.bin")
 	require.NoError(t, err)
 	require.NotEmpty(t, stems)
@@ -41,61 +41,22 @@ func TestHandlesFromCaptures(t *testing.T) {
 		types := []string{"Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition",
 			"SimpleQueue", "JoinableQueue", "Queue"}
 		for i, o := range objs {
-			h, err := HandlesFromPickle(o)
+			_, g, ok := global(o)
+			require.True(t, ok)
+			require.Contains(t, rebuilders, g, g)
+			h, err := mpqueue.ParseHandles(o, mpqueue.SpawnFd)
 			require.NoError(t, err, "%s %d", dir, i)
 			require.Equal(t, types[i], h.Type)
-			back, err := HandlesToPickle(h)
-			require.NoError(t, err)
-			a, err := pickle.Dumps(normalize(o), 4)
-			require.NoError(t, err)
-			b, err := pickle.Dumps(normalize(back), 4)
-			require.NoError(t, err)
-			require.Equal(t, a, b, "%s %s", dir, h.Type)
 		}
-		bs, _ := HandlesFromPickle(sync[3])
-		require.Equal(t, 3, bs.MaxValue)
-		jq, _ := HandlesFromPickle(queues[1])
-		require.Equal(t, 5, jq.Maxsize)
-		require.Equal(t, "RLock", jq.Cond.Lock.Type)
-		q, _ := HandlesFromPickle(queue[0])
+		for _, o := range queues[2:] {
+			_, g, _ := global(o)
+			require.Equal(t, connectionRebuilder, g)
+		}
+		q, err := mpqueue.ParseHandles(queue[0], mpqueue.SpawnFd)
+		require.NoError(t, err)
 		require.Equal(t, semlock.ValueMax, q.Maxsize)
 		require.True(t, strings.HasPrefix(q.RLock, "/mp-"))
 	}
-}
-
-// normalize zeroes semaphore handles and queue opids.
-func normalize(v any) any {
-	switch x := v.(type) {
-	case pickle.Tuple:
-		out := make(pickle.Tuple, len(x))
-		for i, e := range x {
-			out[i] = normalize(e)
-		}
-		return out
-	case *pickle.Dict:
-		out := pickle.NewDict(x.Len())
-		for k, e := range x.All() {
-			out.Set(k, normalize(e))
-		}
-		return out
-	case *pickle.Object:
-		out := *x
-		g, _ := x.Callable.(pickle.Global)
-		st, isTuple := x.State.(pickle.Tuple)
-		switch {
-		case isTuple && g.Module == syncModule && g.Name != "Condition":
-			out.State = pickle.Tuple{int64(0), st[1], st[2], st[3]}
-			return &out
-		case isTuple && (g.Name == "Queue" || g.Name == "JoinableQueue"):
-			ns := append(pickle.Tuple{}, st...)
-			ns[7] = int64(0)
-			out.State = ns
-		}
-		out.Args = normalize(out.Args).(pickle.Tuple)
-		out.State = normalize(out.State)
-		return &out
-	}
-	return v
 }
 
 func TestAttachAndPassRoundTrip(t *testing.T) {
@@ -118,14 +79,20 @@ func TestAttachAndPassRoundTrip(t *testing.T) {
 	require.Len(t, fds.files, 2, "the queue's two pipe ends")
 
 	// The child numbers are 3 and 4; map them back onto our duplicates.
-	h, err := HandlesFromPickle(tup[0])
+	fdsOf := func(df any) (int, error) {
+		n, err := mpqueue.SpawnFd(df)
+		if err != nil {
+			return -1, err
+		}
+		return int(fds.files[n-3].Fd()), nil
+	}
+	h, err := mpqueue.ParseHandles(tup[0], mpqueue.SpawnFd)
 	require.NoError(t, err)
 	require.Equal(t, 3, h.Reader)
 	require.Equal(t, 4, h.Writer)
-	h.Reader, h.Writer = int(fds.files[0].Fd()), int(fds.files[1].Fd())
-	fds.dups = nil // adopted by the attached queue
-	got, err := Attach(h)
+	got, err := mpqueue.Rebuild(tup[0], fdsOf, nil)
 	require.NoError(t, err)
+	fds.dups = nil // adopted by the rebuilt queue
 	q2 := got.(*mpqueue.Queue)
 	defer q2.Close()
 	ctx := context.Background()
@@ -134,9 +101,7 @@ func TestAttachAndPassRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "via the copy", item)
 
-	eh, err := HandlesFromPickle(tup[1])
-	require.NoError(t, err)
-	ev2, err := Attach(eh)
+	ev2, err := mpqueue.Rebuild(tup[1], nil, nil)
 	require.NoError(t, err)
 	defer ev2.(*mpqueue.Event).Close()
 	require.NoError(t, ev2.(*mpqueue.Event).Set(ctx))

@@ -15,6 +15,9 @@ import (
 // counterpart inside a child.
 type rebuildFunc func(r *rebuilder, o *pickle.Object, path string) (any, error)
 
+// connectionRebuilder is multiprocessing.connection.rebuild_connection.
+var connectionRebuilder = pickle.Global{Module: "multiprocessing.connection", Name: "rebuild_connection"}
+
 // rebuilders maps the class or reconstructor of each multiprocessing
 // object a Go child can rebuild to the function that rebuilds it.
 var rebuilders = map[pickle.Global]rebuildFunc{
