@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -189,6 +190,32 @@ result = r
 		var vals []any
 		execJSON(t, h, "v = q.get(timeout=5); result = [v[0], list(v[1]), v[2], type(v).__name__]", &vals)
 		require.Equal(t, []any{float64(int64(1) << 40), []any{0.0, 255.0}, "é", "tuple"}, vals)
+
+		// Large items (several pickle frames, a big bytes outside any
+		// frame) cross through the spliced reply both ways.
+		big := make([]byte, 300000)
+		for i := range big {
+			big[i] = byte(i * 7)
+		}
+		list := make(pickle.List, 20000)
+		for i := range list {
+			list[i] = fmt.Sprintf("item-%d", i)
+		}
+		require.NoError(t, s.queue.Put(ctx, pickle.Tuple{big, &list}))
+		execJSON(t, h, `
+import hashlib
+v = q.get(timeout=5)
+q.put([v[0][::-1], v[1][-1]])
+result = [len(v[0]), hashlib.sha256(v[0]).hexdigest(), len(v[1]), v[1][12345]]`, &vals)
+		require.Equal(t, float64(len(big)), vals[0])
+		require.Equal(t, fmt.Sprintf("%x", sha256.Sum256(big)), vals[1])
+		require.Equal(t, []any{20000.0, "item-12345"}, vals[2:])
+		back, err := s.queue.Get(ctx)
+		require.NoError(t, err)
+		bl := back.(*pickle.List)
+		require.Len(t, (*bl)[0], len(big))
+		require.Equal(t, big[len(big)-1], (*bl)[0].([]byte)[0])
+		require.Equal(t, "item-19999", (*bl)[1])
 
 		// The server's bookkeeping matches Python's: one object per queue.
 		var n []any
