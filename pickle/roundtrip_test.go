@@ -150,7 +150,12 @@ func (e *equaler) eq(path string, a, b any) error {
 	switch x := a.(type) {
 	case nil:
 		return nil
-	case bool, int64, string, complex128, pickle.Global:
+	case complex128:
+		if err := e.eq(path+".real", real(x), real(b.(complex128))); err != nil {
+			return err
+		}
+		return e.eq(path+".imag", imag(x), imag(b.(complex128)))
+	case bool, int64, string, pickle.Global:
 		if a != b {
 			return fmt.Errorf("%s: %v vs %v", path, a, b)
 		}
