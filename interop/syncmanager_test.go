@@ -189,11 +189,14 @@ func goProxyTranscript(t *testing.T, addr string, key []byte) []string {
 	}
 	// within checks a blocking call returned no earlier than d and at most
 	// 50 ms later (five tries on a busy machine).
-	within := func(label string, d time.Duration, f func(ctx context.Context) (any, error)) {
+	within := func(label string, d time.Duration, f func(ctx context.Context) (any, error), before ...func()) {
 		verdict := "late"
 		for range 5 {
+			for _, b := range before {
+				b()
+			}
+			start := time.Now() // before the deadline is set, so that el >= d
 			cctx, ccancel := context.WithTimeout(ctx, d)
-			start := time.Now()
 			v, err := f(cctx)
 			el := time.Since(start)
 			ccancel()
@@ -431,7 +434,9 @@ func goProxyTranscript(t *testing.T, addr string, key []byte) []string {
 	rec("barrier indices", fmt.Sprint(got), nil)
 	n, err = br.Parties(ctx)
 	rec("barrier parties", n, err)
-	within("barrier timeout", 50*time.Millisecond, func(ctx context.Context) (any, error) { return br.Wait(ctx) })
+	// the timeout breaks the barrier: each try starts from a reset one
+	within("barrier timeout", 50*time.Millisecond, func(ctx context.Context) (any, error) { return br.Wait(ctx) },
+		func() { _ = br.Reset(ctx) })
 	b, err = br.Broken(ctx)
 	rec("barrier broken", b, err)
 	rec("barrier reset", nil, br.Reset(ctx))
