@@ -101,18 +101,25 @@ func withHeader(err error, hdr []byte) error {
 }
 
 // readBoundary reads at least one byte into b, waiting as w allows.
+// When the previous call found the pipe empty (the reader is faster than
+// the writers), it polls before reading, saving a read bound to fail.
 func (p *pipeEnd) readBoundary(w *waiter, b []byte) (int, stopReason, error) {
+	pollFirst := p.starved.Load() && !w.nowait
 	for {
-		n, err := p.tryRead(b)
-		if n > 0 {
-			return n, stopNone, nil
+		if !pollFirst {
+			n, err := p.tryRead(b)
+			if n > 0 {
+				return n, stopNone, nil
+			}
+			if err != unix.EAGAIN {
+				return 0, stopNone, err
+			}
+			if w.nowait {
+				return 0, stopDeadline, nil
+			}
+			p.starved.Store(true)
 		}
-		if err != unix.EAGAIN {
-			return 0, stopNone, err
-		}
-		if w.nowait {
-			return 0, stopDeadline, nil
-		}
+		pollFirst = false
 		if sr := w.stopped(); sr != stopNone {
 			return 0, sr, nil
 		}
@@ -120,9 +127,21 @@ func (p *pipeEnd) readBoundary(w *waiter, b []byte) (int, stopReason, error) {
 		if d <= 0 {
 			return 0, stopDeadline, nil
 		}
-		if _, err := p.poll(unix.POLLIN, d); err != nil {
+		start := time.Now()
+		ready, err := p.poll(unix.POLLIN, d)
+		if err != nil {
 			return 0, stopNone, err
 		}
+		if !ready {
+			continue
+		}
+		n, err := p.readReady(b)
+		if err != nil {
+			return 0, stopNone, err
+		}
+		// Ready at once: the data was there, read first next time.
+		p.starved.Store(time.Since(start) > 20*time.Microsecond)
+		return n, stopNone, nil
 	}
 }
 
@@ -162,8 +181,16 @@ func (p *pipeEnd) readSome(w *waiter, b, got []byte) (int, error) {
 			return 0, &CorruptError{Reason: fmt.Sprintf("frame stopped arriving for %v (writer died mid-frame?)", w.stall),
 				Data: clone(got), Err: mpbridge.ErrTimeout}
 		}
-		if _, err := p.poll(unix.POLLIN, min(pollSlice, w.stall-idle)); err != nil {
+		ready, err := p.poll(unix.POLLIN, min(pollSlice, w.stall-idle))
+		if err != nil {
 			return 0, err
+		}
+		if ready {
+			n, err := p.readReady(b)
+			if err == io.EOF {
+				return 0, &CorruptError{Reason: "frame cut short by end of file", Data: clone(got), Err: io.ErrUnexpectedEOF}
+			}
+			return n, err
 		}
 	}
 }

@@ -29,9 +29,10 @@ const pollSlice = 50 * time.Millisecond
 // poll first, then a plain read, or a write of at most PIPE_BUF bytes, which
 // cannot block once poll reported the pipe writable.
 type pipeEnd struct {
-	f      *os.File
-	fd     int
-	nowait atomic.Bool
+	f       *os.File
+	fd      int
+	nowait  atomic.Bool
+	starved atomic.Bool // the last read at a frame boundary found the pipe empty
 }
 
 func newPipeEnd(f *os.File) *pipeEnd {
@@ -93,6 +94,25 @@ func (p *pipeEnd) tryRead(b []byte) (int, error) {
 			}
 			n, err = unix.Read(p.fd, b)
 		}
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == nil && n == 0:
+			return 0, io.EOF
+		case err != nil:
+			return 0, err
+		}
+		return n, nil
+	}
+}
+
+// readReady reads after poll reported the pipe readable: a plain read(2),
+// which may wait for the pipe's mutex (a writer copying in) but not for
+// data, since this process holds the read lock and the data cannot vanish.
+// (RWF_NOWAIT would fail with EAGAIN while a writer holds the mutex.)
+func (p *pipeEnd) readReady(b []byte) (int, error) {
+	for {
+		n, err := unix.Read(p.fd, b)
 		switch {
 		case err == unix.EINTR:
 			continue

@@ -25,7 +25,8 @@ type pipeQueue struct {
 	maxFrame     int64
 	stall        time.Duration
 
-	ops       sync.RWMutex // held shared by every call, exclusively by Close
+	readers   chan struct{} // one reading goroutine at a time (enterRead)
+	ops       sync.RWMutex  // held shared by every call, exclusively by Close
 	closed    atomic.Bool
 	closing   chan struct{} // closed by Close
 	closeCtx  context.Context
@@ -73,6 +74,7 @@ func attachPipeQueue(h Handles, opts *Options) (*pipeQueue, error) {
 }
 
 func (pq *pipeQueue) init() {
+	pq.readers = make(chan struct{}, 1)
 	pq.closing = make(chan struct{})
 	pq.closeCtx, pq.closeStop = context.WithCancel(context.Background())
 }
@@ -213,10 +215,44 @@ func (pq *pipeQueue) acquireRead(ctx context.Context, nowait bool) error {
 	}
 }
 
+// enterRead admits one reading goroutine of this process at a time. The
+// read lock alone would do, but Go's race detector cannot see
+// synchronisation through a shared-memory semaphore, and goroutines then
+// queue here cheaply instead of on a futex.
+func (pq *pipeQueue) enterRead(ctx context.Context, nowait bool) error {
+	select {
+	case pq.readers <- struct{}{}:
+		return nil
+	default:
+	}
+	if nowait {
+		return fmt.Errorf("%w (read lock busy)", mpbridge.ErrEmpty)
+	}
+	select {
+	case pq.readers <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return stopErr(stopReasonOf(ctx), ctx, mpbridge.ErrEmpty)
+	case <-pq.closing:
+		return errClosed
+	}
+}
+
+func stopReasonOf(ctx context.Context) stopReason {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return stopDeadline
+	}
+	return stopCanceled
+}
+
 // getFrame is the locked part of get: read lock, one frame, release. after
 // runs with the lock still held once the frame has been read (Queue
 // releases its slot semaphore there, as CPython does).
 func (pq *pipeQueue) getFrame(ctx context.Context, nowait bool, after func()) ([]byte, error) {
+	if err := pq.enterRead(ctx, nowait); err != nil {
+		return nil, err
+	}
+	defer func() { <-pq.readers }()
 	if err := pq.acquireRead(ctx, nowait); err != nil {
 		return nil, err
 	}
