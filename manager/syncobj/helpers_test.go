@@ -2,7 +2,6 @@ package syncobj
 
 import (
 	"context"
-	"fmt"
 	"math/big"
 	"testing"
 
@@ -92,6 +91,5 @@ func mustObj[T Object](t *testing.T) func(T, error) T {
 	}
 }
 
-var _ = fmt.Sprint
 
 func nan() float64 { z := 0.0; return z / z }
