@@ -12,7 +12,8 @@ import (
 // descriptors; forChild then renumbers them for the child.
 type passFunc func(v any) (any, bool, error)
 
-// passers are tried in order on every argument node.
+// passers are tried in order on every argument node; passReducer, the
+// catch-all for values that pickle themselves, is tried last.
 var passers = []passFunc{passConn}
 
 // childWalker returns a walker converting arguments for a child:
@@ -23,7 +24,7 @@ var passers = []passFunc{passConn}
 func childWalker(fds *childFds) *walker {
 	w := &walker{}
 	w.hook = func(v any, path string) (any, bool, error) {
-		for _, p := range passers {
+		for _, p := range append(passers, passReducer) {
 			out, ok, err := p(v)
 			if err != nil {
 				return nil, false, err
@@ -81,4 +82,19 @@ func passConn(v any) (any, bool, error) {
 		return nil, false, fmt.Errorf("connection has no descriptor to pass")
 	}
 	return connectionObject(fd, c.Readable(), c.Writable()), true, nil
+}
+
+// passReducer expands a value that pickles itself (pickle.Reducer, such as
+// the manager package's typed proxies), so that descriptors in its pickled
+// form are renumbered for the child too.
+func passReducer(v any) (any, bool, error) {
+	r, ok := v.(pickle.Reducer)
+	if !ok {
+		return nil, false, nil
+	}
+	o, err := r.PickleReduce()
+	if err != nil {
+		return nil, false, fmt.Errorf("spawn: pickling %T: %w", v, err)
+	}
+	return o, true, nil
 }
