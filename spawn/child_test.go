@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -16,6 +17,13 @@ import (
 // childRun runs RunWith in-process as a spawn child whose pipe carries the
 // pickles of proc, and returns the exit status and stderr.
 func childRun(t *testing.T, reg *Registry, proc *ProcessObject) (int, string) {
+	t.Helper()
+	return childRunPipe(t, reg, proc, nil)
+}
+
+// childRunPipe is childRun that also stores the parent's end of the pipe
+// in *parentW, for targets that close it.
+func childRunPipe(t *testing.T, reg *Registry, proc *ProcessObject, parentW **os.File) (int, string) {
 	t.Helper()
 	wd, err := os.Getwd()
 	require.NoError(t, err)
@@ -30,6 +38,9 @@ func childRun(t *testing.T, reg *Registry, proc *ProcessObject) (int, string) {
 	_, err = w.Write(data)
 	require.NoError(t, err)
 	defer w.Close()
+	if parentW != nil {
+		*parentW = w
+	}
 	var stderr bytes.Buffer
 	code := -1
 	RunWith(Options{
@@ -66,6 +77,19 @@ func TestRunChild(t *testing.T) {
 	reg.Register("tasks.exit", func(context.Context, []any, map[string]any) error { return Exit(7) })
 	reg.Register("tasks.panic", func(context.Context, []any, map[string]any) error { panic("oops") })
 	reg.Register("mod.Worker.run", func(context.Context, []any, map[string]any) error { return Exit(9) })
+	var parentW *os.File
+	reg.Register("tasks.orphan", func(ctx context.Context, args []any, kwargs map[string]any) error {
+		parentW.Close() // the parent goes away
+		select {
+		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), ErrParentExited) {
+				return nil
+			}
+			return context.Cause(ctx)
+		case <-time.After(10 * time.Second):
+			return errors.New("context not cancelled when the parent left")
+		}
+	})
 	sharedctype := &pickle.Object{Callable: pickle.Global{Module: "multiprocessing.sharedctypes", Name: "synchronized"}, Kind: pickle.Reduce, Args: pickle.Tuple{}}
 
 	tests := []struct {
@@ -99,6 +123,11 @@ func TestRunChild(t *testing.T) {
 	require.Equal(t, []byte("0123"), gotInfo.Authkey)
 	require.Equal(t, os.Getpid(), gotInfo.ParentPID)
 	require.Equal(t, "tasks.ok", gotInfo.Target)
+
+	t.Run("parent exits", func(t *testing.T) {
+		code, stderr := childRunPipe(t, reg, testProcess("tasks.orphan"), &parentW)
+		require.Equal(t, 0, code, stderr)
+	})
 
 	t.Run("subclass run", func(t *testing.T) {
 		p := testProcess("x.y")
