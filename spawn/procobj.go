@@ -272,34 +272,22 @@ func items(v any) ([]any, bool) {
 	return nil, false
 }
 
-func asStrings(v any, what string) ([]string, error) {
-	xs, ok := items(v)
-	if !ok {
-		return nil, corrupt("%s is %T, not a list", what, v)
-	}
-	out := make([]string, len(xs))
-	for i, x := range xs {
-		s, err := asString(x, what)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = s
-	}
-	return out, nil
-}
+func asStrings(v any, what string) ([]string, error) { return asSlice(v, what, asString) }
 
-func asInts(v any, what string) ([]int, error) {
+func asInts(v any, what string) ([]int, error) { return asSlice(v, what, asInt) }
+
+// asSlice converts a tuple or list with conv, item by item.
+func asSlice[T any](v any, what string, conv func(any, string) (T, error)) ([]T, error) {
 	xs, ok := items(v)
 	if !ok {
-		return nil, corrupt("%s is %T, not a tuple", what, v)
+		return nil, corrupt("%s is %T, not a list or tuple", what, v)
 	}
-	out := make([]int, len(xs))
+	out := make([]T, len(xs))
 	for i, x := range xs {
-		n, err := asInt(x, what)
-		if err != nil {
+		var err error
+		if out[i], err = conv(x, what); err != nil {
 			return nil, err
 		}
-		out[i] = n
 	}
 	return out, nil
 }
