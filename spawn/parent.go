@@ -47,7 +47,9 @@ type Process struct {
 	Authkey []byte
 	// SysPath replaces the child's sys.path (the preparation data's
 	// sys_path). Nil means the interpreter's own sys.path with '' replaced
-	// by Dir, as CPython sends its own.
+	// by Dir, as CPython sends its own (asked once per interpreter; when
+	// Python is a Go worker, that question is handed to $MPBRIDGE_PYTHON,
+	// so set SysPath or that variable).
 	SysPath []string
 	// SysArgv becomes the child's sys.argv; nil means os.Args.
 	SysArgv []string
