@@ -595,3 +595,25 @@ func TestServerCallerAndConnClosed(t *testing.T) {
 	require.Equal(t, uint64(a.(int64)), obj.closed[0].ConnID)
 	require.True(t, strings.HasPrefix(obj.closed[0].Name, "mpbridge-go-"), obj.closed[0].Name)
 }
+
+// A client that connects and never answers the challenge holds only its
+// own connection, which the server drops after HandshakeTimeout.
+func TestServerSlowHandshake(t *testing.T) {
+	ts, _ := newQueueServer(t, 0, &ServerOptions{HandshakeTimeout: 200 * time.Millisecond})
+	nc, err := net.Dial("tcp", ts.addr)
+	require.NoError(t, err)
+	defer nc.Close()
+	start := time.Now()
+	c := dial(t, ts.addr)
+	require.NoError(t, c.Dummy(context.Background()))
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(10*time.Second)))
+	buf := make([]byte, 4096)
+	for {
+		if _, err := nc.Read(buf); err != nil {
+			break // the server closed it
+		}
+	}
+	el := time.Since(start)
+	require.GreaterOrEqual(t, el, 200*time.Millisecond)
+	require.Less(t, el, 5*time.Second)
+}
