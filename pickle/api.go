@@ -73,17 +73,19 @@ var decoderPool = sync.Pool{New: func() any { return new(decoder) }}
 
 // LoadsOptions is Loads with options; opts may be nil.
 func LoadsOptions(data []byte, opts *DecodeOptions) (any, error) {
-	owned := opts != nil && opts.AliasBytes
-	if !owned && len(data) <= aliasLimit {
-		data = bytes.Clone(data)
-		owned = true
+	mode := inputBorrowed
+	switch {
+	case opts != nil && opts.AliasBytes:
+		mode = inputOwned
+	case len(data) <= aliasLimit:
+		mode = inputCopy
 	}
-	return loadBuffer(data, owned, opts)
+	return loadBuffer(data, mode, opts)
 }
 
-func loadBuffer(data []byte, owned bool, opts *DecodeOptions) (any, error) {
+func loadBuffer(data []byte, mode int, opts *DecodeOptions) (any, error) {
 	d := decoderPool.Get().(*decoder)
-	d.reset(data, owned, opts)
+	d.reset(data, mode, opts)
 	v, err := d.run()
 	d.release()
 	decoderPool.Put(d)

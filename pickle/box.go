@@ -71,15 +71,9 @@ type boxes struct {
 }
 
 // slabSize is the size of the next chunk of a slab whose last chunk had n
-// slots.
+// slots: doubling from 4 up to 1024.
 func slabSize(n int) int {
-	switch {
-	case n < 4:
-		return 4
-	case n > 1024:
-		return 1024
-	}
-	return n
+	return min(max(2*n, 4), 1024)
 }
 
 // Tuples of up to four items are allocated together with their boxed
@@ -138,7 +132,7 @@ func (b *boxes) str(s string) any {
 		}
 	}
 	if len(b.strs) == cap(b.strs) {
-		b.strs = make([]string, 0, slabSize(max(8, 2*cap(b.strs))))
+		b.strs = make([]string, 0, slabSize(max(4, cap(b.strs))))
 	}
 	b.strs = append(b.strs, s)
 	return makeAny(typeString, unsafe.Pointer(&b.strs[len(b.strs)-1]))

@@ -1,6 +1,7 @@
 package pickle
 
 import (
+	"bytes"
 	"encoding/binary"
 	"unsafe"
 )
@@ -13,7 +14,8 @@ type decoder struct {
 	data  []byte
 	pos   int // next byte to read
 	opPos int // offset of the current opcode
-	owned bool
+	owned bool // strings and bytes may alias data
+	lazy  bool // copy data (and set owned) at the first string or bytes
 	proto int
 
 	stack []any
@@ -47,8 +49,16 @@ var errStop = &sentinel{msg: "pickle: STOP"}
 // kept by the caller does not pin a large buffer.
 const aliasLimit = 64 << 10
 
-func (d *decoder) reset(data []byte, owned bool, opts *DecodeOptions) {
-	d.data, d.pos, d.opPos, d.owned, d.proto = data, 0, 0, owned, 0
+// How a decode treats its input.
+const (
+	inputBorrowed = iota // copy each string and bytes value
+	inputOwned           // values may alias the input
+	inputCopy            // copy the input once, at the first string or bytes, and alias that
+)
+
+func (d *decoder) reset(data []byte, mode int, opts *DecodeOptions) {
+	d.data, d.pos, d.opPos, d.proto = data, 0, 0, 0
+	d.owned, d.lazy = mode == inputOwned, mode == inputCopy
 	d.stack, d.marks, d.fence = d.stack[:0], d.marks[:0], 0
 	d.memo, d.memoCount, d.memoMap = d.memo[:0], 0, nil
 	d.box = boxes{}
@@ -83,8 +93,8 @@ func (d *decoder) release() {
 
 // run decodes one pickle from d.data.
 func (d *decoder) run() (any, error) {
-	if d.owned {
-		// The input was copied for the values to share: that counts.
+	if d.lazy {
+		// The input may be copied for the values to share: that counts.
 		if err := d.account(len(d.data)); err != nil {
 			return nil, &SyntaxError{Err: err}
 		}
@@ -188,10 +198,22 @@ func (d *decoder) str(p, n int) any {
 			return d.box.str(latin1Strs[(b[0]&3)<<6|b[1]&0x3f])
 		}
 	}
+	if d.lazy {
+		d.own()
+		b = d.data[p : p+n]
+	}
 	if d.owned {
 		return d.box.str(unsafe.String(&b[0], n))
 	}
 	return d.box.str(string(b))
+}
+
+// own copies the input, once, so that values can alias the copy: one
+// allocation for all the strings and bytes of a pickle instead of one
+// each (and none for a pickle without any).
+func (d *decoder) own() {
+	d.data = bytes.Clone(d.data)
+	d.owned, d.lazy = true, false
 }
 
 // bytesAt returns a []byte holding data[p:p+n], aliasing the input when
@@ -200,6 +222,9 @@ func (d *decoder) str(p, n int) any {
 func (d *decoder) bytesAt(p, n int) []byte {
 	if n == 0 {
 		return []byte{}
+	}
+	if d.lazy {
+		d.own()
 	}
 	if d.owned {
 		return d.data[p : p+n : p+n]
@@ -299,4 +324,59 @@ func (d *decoder) memoGet(idx uint64) error {
 		return nil
 	}
 	return detail(ErrMemoMissing, "memo index %d", idx)
+}
+
+// batchItems counts the stack items that the run of MARK ... closing
+// batches starting at pos will add (CPython writes lists, dicts and sets
+// of more than 1000 items as consecutive batches of 1000), by walking the
+// opcodes with their stack effects and building nothing. It returns 0 when
+// unsure. The decoder uses it to size a list, dict or set once instead of
+// growing it batch after batch.
+func (d *decoder) batchItems(pos int, closing byte) int {
+	total := 0
+	var marks []int // heights saved at nested MARKs
+	for pos < len(d.data) && d.data[pos] == opMARK {
+		pos++
+		height := 0
+		marks = marks[:0]
+		for {
+			if pos >= len(d.data) {
+				return 0
+			}
+			op := d.data[pos]
+			info, ok := lookupOp(op)
+			if !ok || op == opSTOP {
+				return 0
+			}
+			n, err := argLen(info.Arg, d.data[pos+1:])
+			if err != nil || n < 0 {
+				return 0
+			}
+			pos += 1 + n
+			if len(marks) == 0 && op == closing {
+				total += height
+				break
+			}
+			switch {
+			case op == opMARK:
+				marks = append(marks, height)
+				height = 0
+			case info.MarkAt >= 0:
+				if len(marks) == 0 {
+					return 0
+				}
+				height = marks[len(marks)-1] - info.MarkAt + info.Push
+				marks = marks[:len(marks)-1]
+			case op == opPOP && height == 0 && len(marks) > 0:
+				height = marks[len(marks)-1]
+				marks = marks[:len(marks)-1]
+			default:
+				height += info.Push - info.Pop
+			}
+			if height < 0 {
+				return 0
+			}
+		}
+	}
+	return total
 }

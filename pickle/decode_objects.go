@@ -52,10 +52,21 @@ func (d *decoder) loadAppends() error {
 	}
 	switch x := (*t).(type) {
 	case *List:
-		if len(*x) == 0 {
-			*x = append(make(List, 0, len(items)), items...)
-		} else {
-			*x = append(*x, items...)
+		switch l := *x; {
+		case len(l) == 0:
+			size := len(items)
+			if size == batchSize {
+				size += d.batchItems(d.pos, opAPPENDS)
+			}
+			*x = append(make(List, 0, size), items...)
+		case len(l)+len(items) > cap(l):
+			// Lists come in batches of 1000: double, rather than let
+			// append grow by a quarter at every batch.
+			grown := make(List, len(l), max(2*len(l), len(l)+len(items)))
+			copy(grown, l)
+			*x = append(grown, items...)
+		default:
+			*x = append(l, items...)
 		}
 	case *Object:
 		x.ListItems = append(x.ListItems, items...)
@@ -176,7 +187,11 @@ func (d *decoder) setItems(target any, items []any) error {
 	switch x := target.(type) {
 	case *Dict:
 		if x.t.entries == nil {
-			x.t.init(len(items) / 2)
+			size := len(items)
+			if size == 2*batchSize {
+				size += d.batchItems(d.pos, opSETITEMS)
+			}
+			x.t.init(size / 2)
 		}
 		for i := 0; i < len(items); i += 2 {
 			if err := x.t.insert(items[i], items[i+1], &d.hs); err != nil {
@@ -219,7 +234,11 @@ func (d *decoder) loadAdditems() error {
 		return err
 	}
 	if s.t.entries == nil {
-		s.t.init(len(items))
+		size := len(items)
+		if size == batchSize {
+			size += d.batchItems(d.pos, opADDITEMS)
+		}
+		s.t.init(size)
 	}
 	for _, it := range items {
 		if err := s.t.insert(it, nil, &d.hs); err != nil {

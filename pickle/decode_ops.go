@@ -476,7 +476,7 @@ func (d *decoder) pushBytes(lenSize int) error {
 	if err != nil {
 		return err
 	}
-	if !d.owned {
+	if !d.owned && !d.lazy {
 		if err := d.account(n); err != nil {
 			return err
 		}
@@ -619,7 +619,7 @@ func (d *decoder) pushStr(lenSize int) error {
 	if err != nil {
 		return err
 	}
-	if !d.owned {
+	if !d.owned && !d.lazy {
 		if err := d.account(n); err != nil {
 			return err
 		}

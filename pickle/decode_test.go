@@ -419,3 +419,38 @@ func TestLoadsPython2(t *testing.T) {
 		checkStable(t, []byte(data))
 	}
 }
+
+// TestBatchItemsSizes checks that lists, dicts and sets written in batches
+// of 1000 are allocated once with their final size.
+func TestBatchItemsSizes(t *testing.T) {
+	for _, n := range []int{1000, 1001, 2500, 10000} {
+		l := make([]any, n)
+		for i := range l {
+			if i%3 == 0 {
+				l[i] = Tuple{i, []any{i}}
+			} else {
+				l[i] = i
+			}
+		}
+		d := NewDict(n)
+		s := NewSet(n)
+		for i := range n {
+			_ = d.Set(i, &List{i})
+			_ = s.Add(i)
+		}
+		for _, v := range []any{l, d, s} {
+			data, err := Dumps(v, 4)
+			require.NoError(t, err)
+			back, err := Loads(data)
+			require.NoError(t, err)
+			switch x := back.(type) {
+			case *List:
+				require.Equal(t, n, cap(*x))
+			case *Dict:
+				require.Equal(t, n, cap(x.t.entries))
+			case *Set:
+				require.Equal(t, n, cap(x.t.entries))
+			}
+		}
+	}
+}

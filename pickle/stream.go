@@ -53,17 +53,20 @@ func (dec *Decoder) Decode(v any) error {
 
 // DecodeValue reads the next pickle and returns its value-model value.
 func (dec *Decoder) DecodeValue() (any, error) {
-	data, owned, err := dec.readPickle()
+	data, err := dec.readPickle()
 	if err != nil {
 		return nil, err
 	}
-	return loadBuffer(data, owned, dec.opts)
+	mode := inputBorrowed
+	if len(data) <= aliasLimit {
+		mode = inputCopy
+	}
+	return loadBuffer(data, mode, dec.opts)
 }
 
-// readPickle reads the bytes of one pickle into the reused buffer. Pickles
-// up to aliasLimit are then copied once into a new buffer that the decoded
-// values may share; values of larger ones copy what they need.
-func (dec *Decoder) readPickle() ([]byte, bool, error) {
+// readPickle reads the bytes of one pickle into the reused buffer (which
+// decoded values never alias: see loadBuffer's modes).
+func (dec *Decoder) readPickle() ([]byte, error) {
 	maxAlloc := DefaultMaxAlloc
 	if dec.opts != nil && dec.opts.MaxAlloc > 0 {
 		maxAlloc = dec.opts.MaxAlloc
@@ -74,13 +77,13 @@ func (dec *Decoder) readPickle() ([]byte, bool, error) {
 	}
 	err := s.scan()
 	dec.buf = s.buf[:0]
+	if cap(dec.buf) > 4*aliasLimit {
+		dec.buf = nil // do not keep a huge buffer for the next pickle
+	}
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	if len(s.buf) <= aliasLimit {
-		return append([]byte(nil), s.buf...), true, nil
-	}
-	return s.buf, false, nil
+	return s.buf, nil
 }
 
 // scanner reads one pickle opcode by opcode, using the argument layouts of
