@@ -12,8 +12,8 @@ import (
 // pickle from its reader, then runs a decoder over it.
 type decoder struct {
 	data  []byte
-	pos   int // next byte to read
-	opPos int // offset of the current opcode
+	pos   int  // next byte to read
+	opPos int  // offset of the current opcode
 	owned bool // strings and bytes may alias data
 	lazy  bool // copy data (and set owned) at the first string or bytes
 	proto int
