@@ -159,8 +159,8 @@ func (s *Server) Done() <-chan struct{} { return s.stop }
 // Close stops the server: the listeners stop accepting and every
 // connection is closed, cancelling the calls in progress.
 func (s *Server) Close() error {
-	s.stopOnce.Do(func() { close(s.stop) })
 	s.connMu.Lock()
+	s.stopOnce.Do(func() { close(s.stop) })
 	for c := range s.conns {
 		c.Close()
 	}
@@ -227,7 +227,6 @@ func (s *Server) Serve(ctx context.Context, l *connection.Listener) error {
 			c.Close()
 			break
 		}
-		s.wg.Add(1)
 		go s.handle(ctx, c)
 	}
 	cancel()
@@ -235,6 +234,19 @@ func (s *Server) Serve(ctx context.Context, l *connection.Listener) error {
 	s.Close()
 	s.wg.Wait()
 	return err
+}
+
+// ServeConn serves one connection that was accepted elsewhere (a custom
+// listener, an inherited socket, one end of connection.Pipe) exactly as
+// Serve serves each of its connections: handshake, one request, and the
+// method-call loop after accept_connection. It returns when the
+// connection closes, ctx is done or the server stops.
+func (s *Server) ServeConn(ctx context.Context, c *connection.Conn) {
+	if !s.track(c) {
+		c.Close()
+		return
+	}
+	s.handle(ctx, c)
 }
 
 func isTemporary(err error) bool {
@@ -254,6 +266,7 @@ func (s *Server) track(c *connection.Conn) bool {
 	default:
 	}
 	s.conns[c] = struct{}{}
+	s.wg.Add(1) // under connMu: Close closes stop under it, before any Wait
 	return true
 }
 

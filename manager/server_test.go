@@ -617,3 +617,23 @@ func TestServerSlowHandshake(t *testing.T) {
 	require.GreaterOrEqual(t, el, 200*time.Millisecond)
 	require.Less(t, el, 5*time.Second)
 }
+
+func TestServeConn(t *testing.T) {
+	srv := NewServer(&ServerOptions{Authkey: testKey})
+	srv.RegisterQueue("get_queue", NewQueue(0))
+	a, b, err := connection.Pipe(true)
+	require.NoError(t, err)
+	ctx := context.Background()
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServeConn(ctx, b) }()
+	require.NoError(t, connection.AnswerChallenge(ctx, a, testKey))
+	require.NoError(t, connection.DeliverChallenge(ctx, a, testKey))
+	req, _ := encodeRequest(nil, "create", pickle.Tuple{"get_queue"}, nil)
+	kind, payload, err := roundTrip(ctx, a, req)
+	require.NoError(t, err)
+	require.Equal(t, KindReturn, kind)
+	require.Len(t, payload, 2)
+	<-done
+	require.Equal(t, 1, srv.NumberOfObjects())
+	a.Close()
+}
