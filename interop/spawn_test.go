@@ -60,6 +60,13 @@ func spawnHelper(t *testing.T, py pytest.Python) *pytest.Helper {
 	t.Helper()
 	h := pytest.NewHelper(t, py)
 	spawnExec(t, h, fmt.Sprintf("import spawn_parent as sp, spawn_tasks, sys, os, json, time; sp.use(%q); sp.set_semprefix(%q)", spawnWorkerPath(t), spawnPrefix))
+	// The helper is killed when the test ends, and its resource tracker
+	// with it: check that every semaphore it made is gone by then.
+	t.Cleanup(func() {
+		out, err := h.Exec("result = sp.wait_shm_clean([])")
+		require.NoError(t, err)
+		require.JSONEq(t, "[]", string(out), "semaphores left in /dev/shm by the Python parent")
+	})
 	return h
 }
 
@@ -88,7 +95,7 @@ func spawnRunIn(t *testing.T, h *pytest.Helper, call string) spawnRun {
 func spawnShmClean(t *testing.T, h *pytest.Helper, vars string) {
 	t.Helper()
 	var left []string
-	out := spawnExec(t, h, "del "+vars+"\nresult = sp.wait_shm_clean(before)")
+	out := spawnExec(t, h, "del "+vars+"\nresult = sp.wait_shm_clean(globals().get('before', []))")
 	require.NoError(t, json.Unmarshal(out, &left))
 	require.Empty(t, left, "semaphores left in /dev/shm")
 }
@@ -220,6 +227,7 @@ func TestSpawnPythonParentGoChild(t *testing.T) {
 					require.Empty(t, r.Stderr, tc.call)
 				}
 			}
+			spawnShmClean(t, h, "ctx_value") // its lock is a named semaphore
 		})
 
 		t.Run("terminate and kill", func(t *testing.T) {
