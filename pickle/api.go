@@ -114,7 +114,14 @@ func DumpsOptions(v any, opts *EncodeOptions) ([]byte, error) {
 		e.reset()
 		return nil, err
 	}
-	out := bytes.Clone(e.buf)
+	var out []byte
+	if cap(e.buf) >= frameSizeTarget {
+		// Hand a large buffer over rather than copy it.
+		out = e.buf[:len(e.buf):len(e.buf)]
+		e.buf = nil
+	} else {
+		out = bytes.Clone(e.buf)
+	}
 	e.reset()
 	return out, nil
 }
