@@ -26,10 +26,14 @@ type decoder struct {
 	memoCount int // distinct indices stored (MEMOIZE's next index)
 	memoMap   map[uint64]any
 
-	box    boxes
-	hs     hstate
-	alloc  int
-	result any
+	box boxes
+	hs  hstate
+	// scanBudget bounds the opcodes batchItems may walk in one decode
+	// (nested lists could otherwise make it walk the same bytes again and
+	// again).
+	scanBudget int
+	alloc      int
+	result     any
 
 	maxDepth, maxMemo, maxAlloc int
 	opts                        *DecodeOptions
@@ -79,6 +83,7 @@ func (d *decoder) reset(data []byte, mode int, opts *DecodeOptions) {
 	// Hashing work is bounded by the input size: a pickle can describe a
 	// key that is exponentially larger than itself through shared tuples.
 	d.hs = hstate{budget: 1<<16 + 16*len(data)}
+	d.scanBudget = 2*len(data) + 4096
 }
 
 // release drops every reference the decoder holds, so that a pooled
@@ -350,6 +355,9 @@ func (d *decoder) batchItems(pos int, closing byte) int {
 			}
 			n, err := argLen(info.Arg, d.data[pos+1:])
 			if err != nil || n < 0 {
+				return 0
+			}
+			if d.scanBudget--; d.scanBudget < 0 {
 				return 0
 			}
 			pos += 1 + n

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/mpbridge/mpbridge"
 	"github.com/stretchr/testify/require"
@@ -452,5 +453,33 @@ func TestBatchItemsSizes(t *testing.T) {
 				require.Equal(t, n, cap(x.t.entries))
 			}
 		}
+	}
+}
+
+// TestLoadsLinearTime decodes inputs built to make a careless decoder
+// quadratic; each must finish quickly.
+func TestLoadsLinearTime(t *testing.T) {
+	batch := append([]byte("]("), bytes.Repeat([]byte("N"), batchSize)...)
+	batch = append(batch, 'e')
+	var nested []byte // lists whose first batch of 1000 holds the next list
+	for range 200 {
+		nested = append(nested, append([]byte("]("), bytes.Repeat([]byte("N"), batchSize-1)...)...)
+	}
+	for range 200 {
+		nested = append(nested, 'e', 'a')
+	}
+	inputs := map[string][]byte{
+		"many first batches": append(append([]byte("("), bytes.Repeat(batch, 300)...), 't', '.'),
+		"nested batches":     append(nested, '.'),
+		"deep marks":         append(append(bytes.Repeat([]byte("("), 999), bytes.Repeat([]byte("1"), 999)...), 'N', '.'),
+		"many puts":          append(bytes.Repeat([]byte("Nr\xff\xff\xff\x7f0"), 50000), 'N', '.'),
+		"dup":                append(append([]byte("(N"), bytes.Repeat([]byte("2"), 200000)...), 't', '.'),
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			_, _ = Loads(in)
+			require.Less(t, time.Since(start), 5*time.Second)
+		})
 	}
 }
