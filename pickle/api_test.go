@@ -148,3 +148,18 @@ func TestAliasBytes(t *testing.T) {
 	b[0] = 'X'
 	require.Equal(t, "abc", string(data[bytes.Index(data, []byte("bc"))-1:][:3]))
 }
+
+func TestDumpsNilPointers(t *testing.T) {
+	for _, v := range []any{(*List)(nil), (*Dict)(nil), (*Set)(nil), (*FrozenSet)(nil), (*ByteArray)(nil),
+		(*Object)(nil), (*Exception)(nil), (*big.Int)(nil)} {
+		data, err := Dumps(v, 4)
+		require.NoError(t, err, "%T", v)
+		require.Equal(t, []byte("\x80\x04N."), data, "%T", v)
+	}
+	e := NewException("builtins", "KeyError", "k")
+	data, err := Dumps(Tuple{e, &e.Object}, 4)
+	require.NoError(t, err)
+	v, err := Loads(data)
+	require.NoError(t, err)
+	require.Same(t, v.(Tuple)[0], v.(Tuple)[1], "an exception and its Object are one object")
+}

@@ -268,60 +268,52 @@ func (d *decoder) loadFrozenset() error {
 
 // ---- memo opcodes ----
 
-func (d *decoder) loadGet() error {
+func (d *decoder) loadGet() error        { return d.get(0) }
+func (d *decoder) loadBinget() error     { return d.get(1) }
+func (d *decoder) loadLongBinget() error { return d.get(4) }
+func (d *decoder) loadPut() error        { return d.putArg(0) }
+func (d *decoder) loadBinput() error     { return d.putArg(1) }
+func (d *decoder) loadLongBinput() error { return d.putArg(4) }
+
+// readIndex reads a memo index: a decimal line (size 0, GET and PUT), one
+// byte or four little-endian bytes.
+func (d *decoder) readIndex(size int) (uint64, error) {
+	switch size {
+	case 1:
+		c, err := d.readByte()
+		return uint64(c), err
+	case 4:
+		b, err := d.read(4)
+		if err != nil {
+			return 0, err
+		}
+		return uint64(binary.LittleEndian.Uint32(b)), nil
+	}
 	line, err := d.readLine()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	idx, err := strconv.ParseUint(trimSpace(string(line)), 10, 64)
 	if err != nil {
-		return detail(ErrBadValue, "invalid memo index %q", clip(string(line)))
+		return 0, detail(ErrBadValue, "invalid memo index %q", clip(string(line)))
+	}
+	return idx, nil
+}
+
+func (d *decoder) get(size int) error {
+	idx, err := d.readIndex(size)
+	if err != nil {
+		return err
 	}
 	return d.memoGet(idx)
 }
 
-func (d *decoder) loadBinget() error {
-	c, err := d.readByte()
+func (d *decoder) putArg(size int) error {
+	idx, err := d.readIndex(size)
 	if err != nil {
 		return err
-	}
-	return d.memoGet(uint64(c))
-}
-
-func (d *decoder) loadLongBinget() error {
-	b, err := d.read(4)
-	if err != nil {
-		return err
-	}
-	return d.memoGet(uint64(binary.LittleEndian.Uint32(b)))
-}
-
-func (d *decoder) loadPut() error {
-	line, err := d.readLine()
-	if err != nil {
-		return err
-	}
-	idx, err := strconv.ParseUint(trimSpace(string(line)), 10, 64)
-	if err != nil {
-		return detail(ErrBadValue, "invalid memo index %q", clip(string(line)))
 	}
 	return d.put(idx)
-}
-
-func (d *decoder) loadBinput() error {
-	c, err := d.readByte()
-	if err != nil {
-		return err
-	}
-	return d.put(uint64(c))
-}
-
-func (d *decoder) loadLongBinput() error {
-	b, err := d.read(4)
-	if err != nil {
-		return err
-	}
-	return d.put(uint64(binary.LittleEndian.Uint32(b)))
 }
 
 func (d *decoder) put(idx uint64) error {
@@ -347,26 +339,21 @@ func (d *decoder) loadMemoize() error {
 
 // ---- globals and objects ----
 
-func (d *decoder) loadExt1() error {
-	c, err := d.readByte()
+func (d *decoder) loadExt1() error { return d.extArg(1) }
+func (d *decoder) loadExt2() error { return d.extArg(2) }
+func (d *decoder) loadExt4() error { return d.extArg(4) }
+
+// extArg reads an extension code of size bytes (EXT4's is signed).
+func (d *decoder) extArg(size int) error {
+	b, err := d.read(size)
 	if err != nil {
 		return err
 	}
-	return d.ext(int(c))
-}
-
-func (d *decoder) loadExt2() error {
-	b, err := d.read(2)
-	if err != nil {
-		return err
-	}
-	return d.ext(int(binary.LittleEndian.Uint16(b)))
-}
-
-func (d *decoder) loadExt4() error {
-	b, err := d.read(4)
-	if err != nil {
-		return err
+	switch size {
+	case 1:
+		return d.ext(int(b[0]))
+	case 2:
+		return d.ext(int(binary.LittleEndian.Uint16(b)))
 	}
 	return d.ext(int(int32(binary.LittleEndian.Uint32(b))))
 }
@@ -391,20 +378,26 @@ func (d *decoder) ext(code int) error {
 }
 
 func (d *decoder) loadGlobal() error {
-	mod, err := d.readLine()
-	if err != nil {
-		return err
-	}
-	name, err := d.readLine()
-	if err != nil {
-		return err
-	}
-	v, err := d.findClass(d.lineString(mod), d.lineString(name), d.proto < 3)
+	v, err := d.globalArg()
 	if err != nil {
 		return err
 	}
 	d.push(v)
 	return nil
+}
+
+// globalArg reads the "module\nname\n" argument of GLOBAL and INST and
+// resolves it.
+func (d *decoder) globalArg() (any, error) {
+	mod, err := d.readLine()
+	if err != nil {
+		return nil, err
+	}
+	name, err := d.readLine()
+	if err != nil {
+		return nil, err
+	}
+	return d.findClass(d.lineString(mod), d.lineString(name), d.proto < 3)
 }
 
 // lineString returns a string for a line of the input (already consumed).
@@ -497,15 +490,7 @@ func (d *decoder) loadBuild() error {
 }
 
 func (d *decoder) loadInst() error {
-	mod, err := d.readLine()
-	if err != nil {
-		return err
-	}
-	name, err := d.readLine()
-	if err != nil {
-		return err
-	}
-	cls, err := d.findClass(d.lineString(mod), d.lineString(name), d.proto < 3)
+	cls, err := d.globalArg()
 	if err != nil {
 		return err
 	}

@@ -472,19 +472,30 @@ func (d *decoder) loadShortBinbytes() error { return d.pushBytes(1) }
 func (d *decoder) loadBinbytes8() error     { return d.pushBytes(8) }
 
 func (d *decoder) pushBytes(lenSize int) error {
-	n, err := d.readLen(lenSize, false)
+	p, n, err := d.payload(lenSize)
 	if err != nil {
 		return err
 	}
-	if !d.owned && !d.lazy {
-		if err := d.account(n); err != nil {
-			return err
-		}
-	}
-	p := d.pos
-	d.pos += n
 	d.push(d.box.bytes_(d.bytesAt(p, n)))
 	return nil
+}
+
+// payload reads a length prefix of lenSize bytes and skips the payload it
+// announces, returning its position and length, and charging it against
+// MaxAlloc when it will be copied on its own.
+func (d *decoder) payload(lenSize int) (p, n int, err error) {
+	n, err = d.readLen(lenSize, false)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !d.owned && !d.lazy {
+		if err := d.account(n); err != nil {
+			return 0, 0, err
+		}
+	}
+	p = d.pos
+	d.pos += n
+	return p, n, nil
 }
 
 func (d *decoder) loadBytearray8() error {
@@ -615,17 +626,10 @@ func (d *decoder) loadBinunicode() error  { return d.pushStr(4) }
 func (d *decoder) loadBinunicode8() error { return d.pushStr(8) }
 
 func (d *decoder) pushStr(lenSize int) error {
-	n, err := d.readLen(lenSize, false)
+	p, n, err := d.payload(lenSize)
 	if err != nil {
 		return err
 	}
-	if !d.owned && !d.lazy {
-		if err := d.account(n); err != nil {
-			return err
-		}
-	}
-	p := d.pos
-	d.pos += n
 	d.push(d.str(p, n))
 	return nil
 }

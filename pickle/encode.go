@@ -284,6 +284,16 @@ func (e *encodeState) writeGet(idx int) {
 	}
 }
 
+// seen writes None for a nil pointer, or a GET if k is memoized, and
+// reports whether it did either.
+func (e *encodeState) seen(isNil bool, k memoKey) bool {
+	if isNil {
+		e.op(opNONE)
+		return true
+	}
+	return e.memoGet(k)
+}
+
 // memoGet writes a GET and reports true if k is memoized.
 func (e *encodeState) memoGet(k memoKey) bool {
 	if idx := e.memo.get(k); idx >= 0 {
@@ -329,27 +339,21 @@ func (e *encodeState) save(v any) error {
 	case Tuple:
 		return e.saveTuple(x)
 	case *List:
-		if x == nil {
-			e.op(opNONE)
+		if k := ptrKey(x); x != nil {
+			if slot := e.lookup(k); slot >= 0 {
+				return e.saveList(*x, k, slot)
+			}
 			return nil
 		}
-		k := ptrKey(x)
-		slot := e.lookup(k)
-		if slot < 0 {
-			return nil
-		}
-		return e.saveList(*x, k, slot)
+		e.op(opNONE)
 	case *Dict:
-		if x == nil {
-			e.op(opNONE)
+		if k := ptrKey(x); x != nil {
+			if slot := e.lookup(k); slot >= 0 {
+				return e.saveDict(x, k, slot)
+			}
 			return nil
 		}
-		k := ptrKey(x)
-		slot := e.lookup(k)
-		if slot < 0 {
-			return nil
-		}
-		return e.saveDict(x, k, slot)
+		e.op(opNONE)
 	case []byte:
 		return e.saveBytes(x, bytesKey(x))
 	case []any:
@@ -391,35 +395,17 @@ func (e *encodeState) save(v any) error {
 	case complex64:
 		return e.saveComplex(complex128(x))
 	case *Set:
-		if x == nil {
-			e.op(opNONE)
-			return nil
+		if k := ptrKey(x); !e.seen(x == nil, k) {
+			return e.saveSet(&x.t, false, k)
 		}
-		k := ptrKey(x)
-		if e.memoGet(k) {
-			return nil
-		}
-		return e.saveSet(&x.t, false, k)
 	case *FrozenSet:
-		if x == nil {
-			e.op(opNONE)
-			return nil
+		if k := ptrKey(x); !e.seen(x == nil, k) {
+			return e.saveSet(&x.t, true, k)
 		}
-		k := ptrKey(x)
-		if e.memoGet(k) {
-			return nil
-		}
-		return e.saveSet(&x.t, true, k)
 	case *ByteArray:
-		if x == nil {
-			e.op(opNONE)
-			return nil
+		if k := ptrKey(x); !e.seen(x == nil, k) {
+			return e.saveByteArray(*x, k)
 		}
-		k := ptrKey(x)
-		if e.memoGet(k) {
-			return nil
-		}
-		return e.saveByteArray(*x, k)
 	case ByteArray:
 		return e.saveByteArray(x, noKey)
 	case List:
@@ -427,25 +413,15 @@ func (e *encodeState) save(v any) error {
 	case Global:
 		return e.saveGlobal(x)
 	case *Object:
-		if x == nil {
-			e.op(opNONE)
-			return nil
+		if k := ptrKey(x); !e.seen(x == nil, k) {
+			return e.saveObject(x, k)
 		}
-		k := ptrKey(x)
-		if e.memoGet(k) {
-			return nil
-		}
-		return e.saveObject(x, k)
 	case *Exception:
-		if x == nil {
-			e.op(opNONE)
-			return nil
+		// The key is the Object's address (its first field), so that an
+		// *Exception and its &e.Object are one object.
+		if k := ptrKey(x); !e.seen(x == nil, k) {
+			return e.saveObject(&x.Object, k)
 		}
-		k := ptrKey(&x.Object)
-		if e.memoGet(k) {
-			return nil
-		}
-		return e.saveObject(&x.Object, k)
 	case PersistentID:
 		return e.savePers(x.ID)
 	case freshList:

@@ -204,23 +204,10 @@ func (e *encodeState) saveStr(s string) error {
 		e.buf = append(e.buf, enc...)
 		e.buf = append(e.buf, '\n')
 	} else {
-		n := len(s)
 		var hdr [9]byte
-		var h []byte
-		switch {
-		case n <= 0xff && e.proto >= 4:
-			hdr[0], hdr[1] = opSHORT_BINUNICODE, byte(n)
-			h = hdr[:2]
-		case uint64(n) <= 0xffffffff:
-			hdr[0] = opBINUNICODE
-			binary.LittleEndian.PutUint32(hdr[1:], uint32(n))
-			h = hdr[:5]
-		case e.proto >= 4:
-			hdr[0] = opBINUNICODE8
-			binary.LittleEndian.PutUint64(hdr[1:], uint64(n))
-			h = hdr[:9]
-		default:
-			return fmt.Errorf("pickle: serializing a string larger than 4 GiB requires pickle protocol 4 or higher")
+		h, err := sizedHeader(&hdr, len(s), e.proto, e.proto >= 4, opSHORT_BINUNICODE, opBINUNICODE, opBINUNICODE8, "a string")
+		if err != nil {
+			return err
 		}
 		e.writeData(h, s)
 	}
@@ -270,23 +257,10 @@ func (e *encodeState) saveBytes(b []byte, k memoKey) error {
 		e.memoize(k)
 		return nil
 	}
-	n := len(b)
 	var hdr [9]byte
-	var h []byte
-	switch {
-	case n <= 0xff:
-		hdr[0], hdr[1] = opSHORT_BINBYTES, byte(n)
-		h = hdr[:2]
-	case uint64(n) <= 0xffffffff:
-		hdr[0] = opBINBYTES
-		binary.LittleEndian.PutUint32(hdr[1:], uint32(n))
-		h = hdr[:5]
-	case e.proto >= 4:
-		hdr[0] = opBINBYTES8
-		binary.LittleEndian.PutUint64(hdr[1:], uint64(n))
-		h = hdr[:9]
-	default:
-		return fmt.Errorf("pickle: serializing a bytes object larger than 4 GiB requires pickle protocol 4 or higher")
+	h, err := sizedHeader(&hdr, len(b), e.proto, true, opSHORT_BINBYTES, opBINBYTES, opBINBYTES8, "a bytes object")
+	if err != nil {
+		return err
 	}
 	e.writeData(h, unsafe.String(unsafe.SliceData(b), len(b)))
 	e.memoize(k)
@@ -319,3 +293,23 @@ func latin1Decode(b []byte) string {
 }
 
 // saveReduceTo writes callable() (no arguments) and memoizes it under k.
+
+// sizedHeader fills hdr with the opcode and length of an n-byte payload:
+// the one-byte-length opcode short (if allowed), else the four-byte one,
+// else (protocol 4+) the eight-byte one.
+func sizedHeader(hdr *[9]byte, n, proto int, shortOK bool, short, long4, long8 byte, what string) ([]byte, error) {
+	switch {
+	case n <= 0xff && shortOK:
+		hdr[0], hdr[1] = short, byte(n)
+		return hdr[:2], nil
+	case uint64(n) <= 0xffffffff:
+		hdr[0] = long4
+		binary.LittleEndian.PutUint32(hdr[1:], uint32(n))
+		return hdr[:5], nil
+	case proto >= 4:
+		hdr[0] = long8
+		binary.LittleEndian.PutUint64(hdr[1:], uint64(n))
+		return hdr[:9], nil
+	}
+	return nil, fmt.Errorf("pickle: serializing %s larger than 4 GiB requires pickle protocol 4 or higher", what)
+}

@@ -110,137 +110,102 @@ func (e *encodeState) saveTuple(t Tuple) error {
 
 // saveList writes a list; slot is k's slot from lookup (ignored for noKey).
 func (e *encodeState) saveList(items []any, k memoKey, slot int) error {
-	if err := e.enter(); err != nil {
+	if err := e.openContainer(opEMPTY_LIST, opLIST, k, slot); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
+	if len(items) == 0 {
+		return nil
+	}
+	return e.batches(len(items), opAPPEND, opAPPENDS, batchExact, func(i int) error { return e.save(items[i]) })
+}
+
+// openContainer enters one level of nesting and writes an empty list or
+// dict (EMPTY_LIST, or MARK LIST at protocol 0), memoized under k.
+func (e *encodeState) openContainer(empty, fromMark byte, k memoKey, slot int) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
 	if e.proto >= 1 {
-		e.op(opEMPTY_LIST)
+		e.op(empty)
 	} else {
-		e.write(opMARK, opLIST)
+		e.write(opMARK, fromMark)
 	}
 	if k == noKey {
 		e.memoize(k)
 	} else {
 		e.memoizeAt(slot, k)
 	}
-	if len(items) == 0 {
-		return nil
-	}
-	if e.proto == 0 {
-		return e.appendEach(items)
-	}
-	// batch_list_exact: one APPEND for a list of one item, else MARK ...
-	// APPENDS batches of up to 1000.
-	if len(items) == 1 {
-		if err := e.save(items[0]); err != nil {
-			return err
-		}
-		e.op(opAPPEND)
-		return nil
-	}
-	for start := 0; start < len(items); start += batchSize {
-		end := min(start+batchSize, len(items))
-		e.op(opMARK)
-		for _, it := range items[start:end] {
-			if err := e.save(it); err != nil {
-				return err
-			}
-		}
-		e.op(opAPPENDS)
-	}
 	return nil
 }
 
-func (e *encodeState) appendEach(items []any) error {
-	for _, it := range items {
-		if err := e.save(it); err != nil {
-			return err
-		}
-		e.op(opAPPEND)
-	}
-	return nil
-}
-
-// appendItems is the C pickler's generic batch_list (used for the items
-// of reduced objects): at protocol 0 one APPEND each, else batches of up
-// to 1000 with APPENDS, and a lone last item with APPEND.
+// appendItems writes the list items of a reduced object (the C pickler's
+// generic batch_list).
 func (e *encodeState) appendItems(items []any) error {
-	if e.proto == 0 {
-		return e.appendEach(items)
+	return e.batches(len(items), opAPPEND, opAPPENDS, batchGeneric, func(i int) error { return e.save(items[i]) })
+}
+
+// How the C pickler groups the items after a list, dict or set.
+const (
+	// batchExact (batch_list_exact): one item alone, else batches of 1000.
+	batchExact = iota
+	// batchWhileFull (batch_dict_exact, save_set): one pair alone (dicts),
+	// else batches for as long as the last one was full, so that an exact
+	// multiple of 1000 ends with an empty batch.
+	batchWhileFull
+	// batchGeneric (batch_list, batch_dict, for reduced objects): batches
+	// of 1000 and a lone last item alone.
+	batchGeneric
+)
+
+// batches writes n items with item(i) after a MARK and closes each batch
+// with many; a lone item (see the styles) is closed with one instead, and
+// at protocol 0, where there are no batch opcodes, every item is.
+func (e *encodeState) batches(n int, one, many byte, style int, item func(int) error) error {
+	if n == 0 {
+		return nil
 	}
-	for start := 0; start < len(items); start += batchSize {
-		end := min(start+batchSize, len(items))
-		if end-start == 1 {
-			if err := e.save(items[start]); err != nil {
+	if e.proto == 0 || (n == 1 && one != 0) {
+		for i := range n {
+			if err := item(i); err != nil {
 				return err
 			}
-			e.op(opAPPEND)
-			break
+			e.op(one)
+		}
+		return nil
+	}
+	for start := 0; ; start += batchSize {
+		end := min(start+batchSize, n)
+		if style == batchGeneric && end-start == 1 {
+			if err := item(start); err != nil {
+				return err
+			}
+			e.op(one)
+			return nil
 		}
 		e.op(opMARK)
-		for _, it := range items[start:end] {
-			if err := e.save(it); err != nil {
+		for i := start; i < end; i++ {
+			if err := item(i); err != nil {
 				return err
 			}
 		}
-		e.op(opAPPENDS)
+		e.op(many)
+		if style == batchWhileFull && end-start < batchSize || style != batchWhileFull && end == n {
+			return nil
+		}
 	}
-	return nil
 }
 
 // saveDict writes a dict; slot is k's slot from lookup (ignored for noKey).
 func (e *encodeState) saveDict(d *Dict, k memoKey, slot int) error {
-	if err := e.enter(); err != nil {
+	if err := e.openContainer(opEMPTY_DICT, opDICT, k, slot); err != nil {
 		return err
 	}
 	defer func() { e.depth-- }()
-	if e.proto >= 1 {
-		e.op(opEMPTY_DICT)
-	} else {
-		e.write(opMARK, opDICT)
-	}
-	if k == noKey {
-		e.memoize(k)
-	} else {
-		e.memoizeAt(slot, k)
-	}
 	entries := d.t.entries
-	if len(entries) == 0 {
-		return nil
-	}
-	if e.proto == 0 {
-		for i := range entries {
-			if err := e.savePair(entries[i].key, entries[i].value); err != nil {
-				return err
-			}
-			e.op(opSETITEM)
-		}
-		return nil
-	}
-	// batch_dict_exact.
-	if len(entries) == 1 {
-		if err := e.savePair(entries[0].key, entries[0].value); err != nil {
-			return err
-		}
-		e.op(opSETITEM)
-		return nil
-	}
-	for start := 0; ; start += batchSize {
-		end := min(start+batchSize, len(entries))
-		e.op(opMARK)
-		for i := start; i < end; i++ {
-			if err := e.savePair(entries[i].key, entries[i].value); err != nil {
-				return err
-			}
-		}
-		e.op(opSETITEMS)
-		if end-start < batchSize {
-			// The C pickler loops while a batch was full, so an exact
-			// multiple of 1000 items ends with an empty MARK SETITEMS.
-			return nil
-		}
-	}
+	return e.batches(len(entries), opSETITEM, opSETITEMS, batchWhileFull, func(i int) error {
+		return e.savePair(entries[i].key, entries[i].value)
+	})
 }
 
 func (e *encodeState) savePair(k, v any) error {
@@ -262,33 +227,9 @@ func (e *encodeState) saveMap(m map[string]any) error {
 // setItems is the C pickler's generic batch_dict (items of reduced
 // objects): no empty trailing batch, a lone last pair with SETITEM.
 func (e *encodeState) setItems(pairs []Pair) error {
-	if e.proto == 0 {
-		for _, p := range pairs {
-			if err := e.savePair(p.Key, p.Value); err != nil {
-				return err
-			}
-			e.op(opSETITEM)
-		}
-		return nil
-	}
-	for start := 0; start < len(pairs); start += batchSize {
-		end := min(start+batchSize, len(pairs))
-		if end-start == 1 {
-			if err := e.savePair(pairs[start].Key, pairs[start].Value); err != nil {
-				return err
-			}
-			e.op(opSETITEM)
-			break
-		}
-		e.op(opMARK)
-		for _, p := range pairs[start:end] {
-			if err := e.savePair(p.Key, p.Value); err != nil {
-				return err
-			}
-		}
-		e.op(opSETITEMS)
-	}
-	return nil
+	return e.batches(len(pairs), opSETITEM, opSETITEMS, batchGeneric, func(i int) error {
+		return e.savePair(pairs[i].Key, pairs[i].Value)
+	})
 }
 
 func (e *encodeState) saveSet(t *table, frozen bool, k memoKey) error {
@@ -333,22 +274,7 @@ func (e *encodeState) saveSet(t *table, frozen bool, k memoKey) error {
 	}
 	e.op(opEMPTY_SET)
 	e.memoize(k)
-	if len(t.entries) == 0 {
-		return nil
-	}
-	for start := 0; ; start += batchSize {
-		end := min(start+batchSize, len(t.entries))
-		e.op(opMARK)
-		for i := start; i < end; i++ {
-			if err := e.save(t.entries[i].key); err != nil {
-				return err
-			}
-		}
-		e.op(opADDITEMS)
-		if end-start < batchSize {
-			return nil // as in saveDict, exact multiples end with an empty batch
-		}
-	}
+	return e.batches(len(t.entries), 0, opADDITEMS, batchWhileFull, func(i int) error { return e.save(t.entries[i].key) })
 }
 
 // freshList is a list the pickler builds itself (set items at protocols
