@@ -48,6 +48,21 @@ type Client struct {
 // with authkey and checks it with the dummy request, as BaseManager.connect
 // does.
 func Dial(ctx context.Context, addr string, authkey []byte, opts *Options) (*Client, error) {
+	c, err := NewClient(addr, authkey, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Dummy(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewClient returns a client of the manager server at addr without
+// connecting: the first call connects, as a proxy unpickled in another
+// process does (it has no manager object, only the token's address and an
+// authkey). A wrong address or authkey shows at that first call.
+func NewClient(addr string, authkey []byte, opts *Options) (*Client, error) {
 	a, err := connection.ParseAddress(addr)
 	if err != nil {
 		return nil, fmt.Errorf("manager: dial: %w", err)
@@ -63,14 +78,17 @@ func Dial(ctx context.Context, addr string, authkey []byte, opts *Options) (*Cli
 			c.name = opts.Name
 		}
 	}
-	if err := c.Dummy(ctx); err != nil {
-		return nil, err
-	}
 	return c, nil
 }
 
 // Address returns the server's address.
 func (c *Client) Address() connection.Address { return c.addr }
+
+// Authkey returns a copy of the key the client authenticates with. A
+// proxy pickled while spawning a child carries it (kwds['authkey'] in
+// CPython's BaseProxy.__reduce__), so that the child reaches the server
+// whatever its own authkey is; package spawn does that for Go parents.
+func (c *Client) Authkey() []byte { return append([]byte{}, c.authkey...) }
 
 // Close closes the idle method-call connections; calls in progress finish
 // on their own connections, which are then closed. Close the proxies first:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -12,13 +13,16 @@ import (
 )
 
 // Proxy refers to one shared object on a manager server, as Python's
-// BaseProxy/AutoProxy does. It holds one reference on the server, dropped
-// by Close (or, as a safety net, after the Proxy is garbage collected). It
-// is safe for concurrent use: each call in progress has its own connection.
+// BaseProxy/AutoProxy does. It normally holds one reference on the server,
+// dropped by Close (or, as a safety net, after the Proxy is garbage
+// collected); a proxy made by [Client.ProxyFor] without incref holds none.
+// It is safe for concurrent use: each call in progress has its own
+// connection.
 type Proxy struct {
 	client  *Client
 	token   Token
 	exposed []string
+	owned   bool // holds a reference: Close sends decref
 
 	mu      sync.Mutex
 	closed  bool
@@ -32,8 +36,10 @@ type decrefOnGC struct {
 	ident  string
 }
 
+// newProxy returns a proxy that owns one reference already counted on
+// the server.
 func (c *Client) newProxy(tok Token, exposed []string) *Proxy {
-	p := &Proxy{client: c, token: tok, exposed: exposed}
+	p := &Proxy{client: c, token: tok, exposed: exposed, owned: true}
 	p.cleanup = runtime.AddCleanup(p, func(d decrefOnGC) {
 		go func() {
 			if d.client.isClosed() {
@@ -47,11 +53,77 @@ func (c *Client) newProxy(tok Token, exposed []string) *Proxy {
 	return p
 }
 
+// ProxyFor returns a proxy of the existing object tok names, as
+// unpickling a proxy does (CPython's RebuildProxy). The token's address is
+// replaced by the client's, which must reach the same server. exposed is
+// the list of methods the server allows (nil: unknown; [Client.GetMethods]
+// asks the server). Nothing is sent unless incref is true.
+//
+// With incref the proxy takes a reference of its own (incref now, decref
+// on Close), as RebuildProxy does in general. Without it the proxy holds
+// none and Close sends nothing, as for a proxy rebuilt during a spawned
+// child's bootstrap: the parent's proxy keeps the object alive, so such a
+// proxy must not outlive it.
+func (c *Client) ProxyFor(ctx context.Context, tok Token, exposed []string, incref bool) (*Proxy, error) {
+	if tok.ID == "" {
+		return nil, fmt.Errorf("manager: proxy of %s: empty ident: %w", tok, mpbridge.ErrCorrupt)
+	}
+	tok.Address = pyAddress(c.addr)
+	exposed = slices.Clone(exposed)
+	if !incref {
+		return &Proxy{client: c, token: tok, exposed: exposed}, nil
+	}
+	if err := c.Incref(ctx, tok.ID); err != nil {
+		return nil, err
+	}
+	return c.newProxy(tok, exposed), nil
+}
+
 // Token returns the proxy's token (typeid, server address, ident).
 func (p *Proxy) Token() Token { return p.token }
 
-// Exposed returns the methods the server allows on the object.
-func (p *Proxy) Exposed() []string { return append([]string(nil), p.exposed...) }
+// Exposed returns the methods the server allows on the object (nil if
+// unknown, see [Client.ProxyFor]).
+func (p *Proxy) Exposed() []string { return slices.Clone(p.exposed) }
+
+// Owned reports whether the proxy holds a reference on the server (see
+// [Client.ProxyFor]).
+func (p *Proxy) Owned() bool { return p.owned }
+
+// PickleReduce makes the proxy picklable as CPython pickles an AutoProxy
+// outside of spawning: RebuildProxy(AutoProxy, token, 'pickle',
+// {'exposed': names}) (exposed None when unknown, so that the receiver
+// asks the server). Wrap the proxy in a typed proxy (NewDictProxy, ...)
+// to pickle it as that proxy class.
+func (p *Proxy) PickleReduce() (*pickle.Object, error) {
+	kw := pickle.NewDict(1)
+	var names any
+	if p.exposed != nil {
+		t := make(pickle.Tuple, len(p.exposed))
+		for i, n := range p.exposed {
+			t[i] = n
+		}
+		names = t
+	}
+	if err := kw.Set("exposed", names); err != nil {
+		return nil, err
+	}
+	return rebuildProxyObject("AutoProxy", p.token, kw), nil
+}
+
+// rebuildProxyObject is RebuildProxy(managers.class, tok, 'pickle', kwds).
+func rebuildProxyObject(class string, tok Token, kwds *pickle.Dict) *pickle.Object {
+	return &pickle.Object{
+		Callable: pickle.Global{Module: "multiprocessing.managers", Name: "RebuildProxy"},
+		Kind:     pickle.Reduce,
+		Args: pickle.Tuple{
+			pickle.Global{Module: "multiprocessing.managers", Name: class},
+			tok.Pickle(),
+			"pickle",
+			kwds,
+		},
+	}
+}
 
 // Client returns the client the proxy belongs to.
 func (p *Proxy) Client() *Client { return p.client }
@@ -107,8 +179,8 @@ func (p *Proxy) check() error {
 	return nil
 }
 
-// Close drops the proxy's reference on the server (decref). Closing twice
-// is not an error.
+// Close drops the proxy's reference on the server (decref), if it holds
+// one. Closing twice is not an error.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
 	if p.closed {
@@ -118,7 +190,7 @@ func (p *Proxy) Close() error {
 	p.closed = true
 	p.cleanup.Stop()
 	p.mu.Unlock()
-	if p.client.isClosed() {
+	if !p.owned || p.client.isClosed() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

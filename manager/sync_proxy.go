@@ -41,16 +41,7 @@ func (s *shared) Close() error { return s.p.Close() }
 // RebuildProxy(ProxyClass, token, 'pickle', {}), so it can be stored in a
 // shared dict or list or passed to a constructor (Condition(lock)).
 func (s *shared) PickleReduce() (*pickle.Object, error) {
-	return &pickle.Object{
-		Callable: pickle.Global{Module: "multiprocessing.managers", Name: "RebuildProxy"},
-		Kind:     pickle.Reduce,
-		Args: pickle.Tuple{
-			pickle.Global{Module: "multiprocessing.managers", Name: s.class},
-			s.p.token.Pickle(),
-			"pickle",
-			pickle.NewDict(0),
-		},
-	}, nil
+	return rebuildProxyObject(s.class, s.p.token, pickle.NewDict(0)), nil
 }
 
 func (s *shared) call(ctx context.Context, method string, args ...any) (any, error) {
@@ -87,20 +78,12 @@ func (s *shared) callBool(ctx context.Context, method string, args ...any) (bool
 }
 
 // createTyped creates an object and wraps its proxy in a typed proxy.
-func createTyped[T any](ctx context.Context, c *Client, typeid, class string, args pickle.Tuple, kwargs *pickle.Dict, wrap func(shared) *T) (*T, error) {
-	s, err := c.createShared(ctx, typeid, class, args, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	return wrap(*s), nil
-}
-
-func (c *Client) createShared(ctx context.Context, typeid, class string, args pickle.Tuple, kwargs *pickle.Dict) (*shared, error) {
+func createTyped[T any](ctx context.Context, c *Client, typeid string, args pickle.Tuple, kwargs *pickle.Dict, wrap func(*Proxy) *T) (*T, error) {
 	p, err := c.Create(ctx, typeid, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	return &shared{p: p, class: class}, nil
+	return wrap(p), nil
 }
 
 // pySlice is builtins.slice(start, stop, step).
@@ -186,7 +169,7 @@ func (c *Client) Dict(ctx context.Context, init *pickle.Dict) (*DictProxy, error
 	if init != nil {
 		args = pickle.Tuple{init}
 	}
-	return createTyped(ctx, c, "dict", "DictProxy", args, nil, func(s shared) *DictProxy { return &DictProxy{s} })
+	return createTyped(ctx, c, "dict", args, nil, NewDictProxy)
 }
 
 // Len is len(d).
@@ -297,7 +280,7 @@ func (d *DictProxy) Iter(ctx context.Context) (*IteratorProxy, error) {
 	if !ok {
 		return nil, fmt.Errorf("manager: __iter__ returned %s: %w", PyTypeName(v), mpbridge.ErrCorrupt)
 	}
-	return &IteratorProxy{shared{p: p, class: "IteratorProxy"}}, nil
+	return NewIteratorProxy(p), nil
 }
 
 // IteratorProxy is a shared iterator (typeid Iterator, IteratorProxy).
@@ -325,7 +308,7 @@ type ListProxy struct{ shared }
 // List creates a shared list holding items.
 func (c *Client) List(ctx context.Context, items ...any) (*ListProxy, error) {
 	l := pickle.List(append([]any(nil), items...))
-	return createTyped(ctx, c, "list", "ListProxy", pickle.Tuple{&l}, nil, func(s shared) *ListProxy { return &ListProxy{s} })
+	return createTyped(ctx, c, "list", pickle.Tuple{&l}, nil, NewListProxy)
 }
 
 // Len is len(l).
@@ -412,7 +395,7 @@ type ValueProxy struct{ shared }
 
 // Value creates a shared Value(typecode, v).
 func (c *Client) Value(ctx context.Context, typecode string, v any) (*ValueProxy, error) {
-	return createTyped(ctx, c, "Value", "ValueProxy", pickle.Tuple{typecode, v}, nil, func(s shared) *ValueProxy { return &ValueProxy{s} })
+	return createTyped(ctx, c, "Value", pickle.Tuple{typecode, v}, nil, NewValueProxy)
 }
 
 // Get is v.value.
@@ -427,7 +410,7 @@ type ArrayProxy struct{ shared }
 // Array creates a shared array.array(typecode, items).
 func (c *Client) Array(ctx context.Context, typecode string, items ...any) (*ArrayProxy, error) {
 	l := pickle.List(append([]any(nil), items...))
-	return createTyped(ctx, c, "Array", "ArrayProxy", pickle.Tuple{typecode, &l}, nil, func(s shared) *ArrayProxy { return &ArrayProxy{s} })
+	return createTyped(ctx, c, "Array", pickle.Tuple{typecode, &l}, nil, NewArrayProxy)
 }
 
 // Len is len(a).
@@ -457,7 +440,7 @@ type NamespaceProxy struct{ shared }
 
 // Namespace creates a shared Namespace(**attrs); attrs may be nil.
 func (c *Client) Namespace(ctx context.Context, attrs *pickle.Dict) (*NamespaceProxy, error) {
-	return createTyped(ctx, c, "Namespace", "NamespaceProxy", nil, attrs, func(s shared) *NamespaceProxy { return &NamespaceProxy{s} })
+	return createTyped(ctx, c, "Namespace", nil, attrs, NewNamespaceProxy)
 }
 
 // Get is ns.name: AttributeError if unset.
@@ -483,17 +466,17 @@ type LockProxy struct{ shared }
 
 // Lock creates a shared threading.Lock.
 func (c *Client) Lock(ctx context.Context) (*LockProxy, error) {
-	return createTyped(ctx, c, "Lock", "AcquirerProxy", nil, nil, func(s shared) *LockProxy { return &LockProxy{s} })
+	return createTyped(ctx, c, "Lock", nil, nil, NewLockProxy)
 }
 
 // Semaphore creates a shared threading.Semaphore(value).
 func (c *Client) Semaphore(ctx context.Context, value int) (*LockProxy, error) {
-	return createTyped(ctx, c, "Semaphore", "AcquirerProxy", pickle.Tuple{value}, nil, func(s shared) *LockProxy { return &LockProxy{s} })
+	return createTyped(ctx, c, "Semaphore", pickle.Tuple{value}, nil, NewLockProxy)
 }
 
 // BoundedSemaphore creates a shared threading.BoundedSemaphore(value).
 func (c *Client) BoundedSemaphore(ctx context.Context, value int) (*LockProxy, error) {
-	return createTyped(ctx, c, "BoundedSemaphore", "AcquirerProxy", pickle.Tuple{value}, nil, func(s shared) *LockProxy { return &LockProxy{s} })
+	return createTyped(ctx, c, "BoundedSemaphore", pickle.Tuple{value}, nil, NewLockProxy)
 }
 
 // Acquire blocks until the lock is taken or ctx ends (the error then
@@ -681,27 +664,23 @@ type RLockProxy struct{ ownedLock }
 
 // RLock creates a shared threading.RLock.
 func (c *Client) RLock(ctx context.Context) (*RLockProxy, error) {
-	return createTyped(ctx, c, "RLock", "AcquirerProxy", nil, nil, func(s shared) *RLockProxy { return &RLockProxy{ownedLock{shared: s, mu: make(chanMutex, 1)}} })
+	return createTyped(ctx, c, "RLock", nil, nil, NewRLockProxy)
 }
 
 // Clone returns another proxy of the same RLock, a separate owner (as
 // another thread is in Python). Close it when done.
 func (r *RLockProxy) Clone(ctx context.Context) (*RLockProxy, error) {
-	s, err := r.clone(ctx)
+	p, err := r.clone(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &RLockProxy{ownedLock{shared: *s, mu: make(chanMutex, 1)}}, nil
+	return NewRLockProxy(p), nil
 }
 
-// clone takes a new reference to the same object and wraps it in a new
-// proxy, as unpickling a proxy does in Python.
-func (s *shared) clone(ctx context.Context) (*shared, error) {
-	c := s.p.client
-	if err := c.Incref(ctx, s.p.token.ID); err != nil {
-		return nil, err
-	}
-	return &shared{p: c.newProxy(s.p.token, s.p.exposed), class: s.class}, nil
+// clone takes a new reference to the same object in a new proxy, as
+// unpickling a proxy does in Python.
+func (s *shared) clone(ctx context.Context) (*Proxy, error) {
+	return s.p.client.ProxyFor(ctx, s.p.token, s.p.exposed, true)
 }
 
 // ConditionProxy is a shared Condition (ConditionProxy), owned like an
@@ -715,16 +694,16 @@ func (c *Client) Condition(ctx context.Context, lock any) (*ConditionProxy, erro
 	if lock != nil {
 		args = pickle.Tuple{lock}
 	}
-	return createTyped(ctx, c, "Condition", "ConditionProxy", args, nil, func(s shared) *ConditionProxy { return &ConditionProxy{ownedLock{shared: s, mu: make(chanMutex, 1)}} })
+	return createTyped(ctx, c, "Condition", args, nil, NewConditionProxy)
 }
 
 // Clone returns another proxy of the same Condition, a separate owner.
 func (cp *ConditionProxy) Clone(ctx context.Context) (*ConditionProxy, error) {
-	s, err := cp.clone(ctx)
+	p, err := cp.clone(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &ConditionProxy{ownedLock{shared: *s, mu: make(chanMutex, 1)}}, nil
+	return NewConditionProxy(p), nil
 }
 
 // Wait is wait(): it releases the lock, waits to be notified, and takes
@@ -784,7 +763,7 @@ type EventProxy struct{ shared }
 
 // Event creates a shared threading.Event.
 func (c *Client) Event(ctx context.Context) (*EventProxy, error) {
-	return createTyped(ctx, c, "Event", "EventProxy", nil, nil, func(s shared) *EventProxy { return &EventProxy{s} })
+	return createTyped(ctx, c, "Event", nil, nil, NewEventProxy)
 }
 
 // IsSet is is_set().
@@ -826,7 +805,7 @@ func (c *Client) Barrier(ctx context.Context, parties int, timeout time.Duration
 	if timeout > 0 {
 		kw = kwargs("timeout", timeout.Seconds())
 	}
-	return createTyped(ctx, c, "Barrier", "BarrierProxy", pickle.Tuple{parties}, kw, func(s shared) *BarrierProxy { return &BarrierProxy{s} })
+	return createTyped(ctx, c, "Barrier", pickle.Tuple{parties}, kw, NewBarrierProxy)
 }
 
 // Wait is wait(timeout): ctx's deadline is the timeout (passing it breaks
