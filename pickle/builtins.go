@@ -64,7 +64,7 @@ func (d *decoder) reduce(callable any, args Tuple) (any, error) {
 		if len(args) == 2 {
 			parent, ok1 := args[0].(Global)
 			name, ok2 := args[1].(string)
-			if ok1 && ok2 && name != "" && !strings.ContainsAny(name, ".\n") {
+			if ok1 && ok2 && parent.Name != "" && name != "" && !strings.ContainsAny(name, ".\n") {
 				v = Global{parent.Module, parent.Name + "." + name}
 			}
 		}

@@ -64,7 +64,7 @@ func (e *encodeState) saveGlobal(g Global) error {
 			return err
 		}
 		e.op(opSTACK_GLOBAL)
-	case strings.Contains(g.Name, "."):
+	case isNestedName(g.Name):
 		// A nested class below protocol 4, as CPython 3.13 writes it:
 		// getattr(getattr(Outer, 'Middle'), 'Inner'), with only the
 		// strings and the result memoized. (3.8–3.12 memoized every
@@ -102,6 +102,21 @@ func (e *encodeState) saveGlobal(g Global) error {
 	e.globals[g] = idx
 	e.writePut(idx)
 	return nil
+}
+
+// isNestedName reports whether name is a dotted path of non-empty names,
+// which protocols below 4 write as getattr steps (and the decoder reads
+// back as one Global).
+func isNestedName(name string) bool {
+	if !strings.Contains(name, ".") {
+		return false
+	}
+	for _, part := range strings.Split(name, ".") {
+		if part == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // writeGlobal writes a GLOBAL opcode (protocols 0–3).
