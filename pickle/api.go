@@ -51,16 +51,17 @@ type DecodeOptions struct {
 	AliasBytes bool
 }
 
-// EncodeOptions configures encoding. The zero value means protocol
-// DefaultProtocol and no hooks.
+// EncodeOptions configures encoding.
 type EncodeOptions struct {
-	// Protocol is the protocol to write, 0–5 (DefaultProtocol if 0 is
-	// meant, use ProtocolZero... see Dumps: a negative value means
-	// HighestProtocol, as in CPython).
+	// Protocol is the protocol to write, 0–5; a negative value means
+	// HighestProtocol, as in CPython. Note that the zero value is
+	// protocol 0: set it explicitly (DefaultProtocol is 4). A nil
+	// *EncodeOptions means DefaultProtocol.
 	Protocol int
 	// PersistentID, if set, is asked first about every value: if it
 	// returns true, the returned id is written as a persistent reference
-	// (BINPERSID, or PERSID at protocol 0) instead of the value.
+	// (BINPERSID, or PERSID at protocol 0, where it must be an ASCII str)
+	// instead of the value, as CPython's Pickler.persistent_id does.
 	PersistentID func(v any) (id any, ok bool)
 }
 
