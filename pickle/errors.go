@@ -71,6 +71,7 @@ type SyntaxError struct {
 	Err error
 }
 
+// Error formats the cause, the offset and the opcode.
 func (e *SyntaxError) Error() string {
 	name := e.OpName
 	if name == "" {
