@@ -13,7 +13,8 @@ import (
 // which CPython reads too): the stream can be shared with other readers,
 // such as a pipe that also carries non-pickle data. Frames are read whole;
 // unframed opcodes are read one at a time, so wrap a slow unbuffered
-// reader in a bufio.Reader only if nothing else reads from it.
+// reader in a bufio.Reader only if nothing else reads from it. A Decoder
+// is not safe for concurrent use.
 type Decoder struct {
 	r    io.Reader
 	opts *DecodeOptions
@@ -234,7 +235,8 @@ func (s *scanner) argLen(k argKind, pos int) (int, error) {
 }
 
 // An Encoder writes pickles to a stream, one per Encode. It reuses its
-// buffer and memo tables between calls.
+// buffer and memo tables between calls (each pickle has its own memo, as
+// with CPython's pickle.dumps). An Encoder is not safe for concurrent use.
 type Encoder struct {
 	w    io.Writer
 	e    *encodeState
