@@ -375,6 +375,31 @@ m.shutdown()`)
 				[]any{"<multiprocessing.managers.AutoProxy[Queue]>", "<multiprocessing.managers.DictProxy>", "<multiprocessing.managers.AcquirerProxy>"}}, res)
 		})
 
+		t.Run("typed manager proxies", func(t *testing.T) {
+			// proxy_typed exists only in the Go worker: the parent needs a
+			// picklable stand-in of that name. The child gets a
+			// *manager.QueueProxy and a *manager.Proxy of the dict, iterates
+			// the dict (__iter__ returns a proxy) and releases the
+			// iterator: the manager ends with the objects it started with.
+			var res []any
+			out := spawnExec(t, h, `def proxy_typed(q, d):
+    raise RuntimeError("only the Go worker runs proxy_typed")
+proxy_typed.__module__, proxy_typed.__qualname__ = "spawn_tasks", "proxy_typed"
+spawn_tasks.proxy_typed = proxy_typed
+m = sp.ctx.Manager()
+q, d = m.Queue(), m.dict({"a": 1, "b": 2})
+base = m._number_of_objects()
+q.put(21)
+p = sp.start(spawn_tasks.proxy_typed, (q, d))
+code, err = sp.finish(p)
+got = q.get(timeout=30)
+result = [got, d["n"], code, err, m._number_of_objects() - base]
+del q, d
+m.shutdown()`)
+			require.NoError(t, json.Unmarshal(out, &res))
+			require.Equal(t, []any{[]any{[]any{"a", "b", "n"}, "Iterator", true, false}, float64(42), float64(0), "", float64(0)}, res)
+		})
+
 		t.Run("forkserver through the Go worker", func(t *testing.T) {
 			// set_executable also names the fork server's executable: the
 			// worker hands that invocation to Python, whose forks then run
@@ -629,15 +654,43 @@ func TestSpawnGoParentPythonChild(t *testing.T) {
 			require.NoError(t, err)
 			d, err := cl.Dict(ctx, nil) // a typed proxy: pickled as DictProxy
 			require.NoError(t, err)
-			c, stderr := start(t, spawn.Process{Target: "spawn_tasks.proxy_work", Args: []any{inq, outq, d}, Authkey: key})
+			// The child's own authkey is random: the proxies carry the
+			// client's, as CPython's do while spawning.
+			c, stderr := start(t, spawn.Process{Target: "spawn_tasks.proxy_work", Args: []any{inq, outq, d}})
 			require.NoError(t, inq.Put(ctx, int64(21)))
 			v, err := outq.Get(mustTimeout(ctx, 30*time.Second))
 			require.NoError(t, err, stderr.String())
 			require.Equal(t, "done", v)
-			got, err := d.Proxy().Call(ctx, "__getitem__", pickle.Tuple{"result"}, nil)
+			got, err := d.Get(ctx, "result")
 			require.NoError(t, err)
 			require.Equal(t, int64(42), got)
 			require.Equal(t, 0, wait(t, c), stderr.String())
+
+			// A Go worker child gets a *manager.QueueProxy and a
+			// *manager.Proxy; the iterator it makes is its own and released.
+			// (outq is closed first: a forgotten proxy is decref'd whenever
+			// the garbage collector finds it.)
+			require.NoError(t, outq.Close())
+			base, err := cl.NumberOfObjects(ctx)
+			require.NoError(t, err)
+			worker := spawnWorkerPath(t)
+			stderr = &spawnBuffer{}
+			c, err = spawn.Start(ctx, spawn.Process{Python: worker, Target: "spawn_tasks.proxy_typed", Args: []any{inq, d},
+				SysPath: []string{}, Env: env, Stderr: stderr})
+			require.NoError(t, err)
+			require.NoError(t, inq.Put(ctx, int64(4)))
+			require.Equal(t, 0, wait(t, c), stderr.String())
+			v, err = inq.Get(mustTimeout(ctx, 30*time.Second))
+			require.NoError(t, err)
+			require.Equal(t, pickle.Tuple{&pickle.List{"n", "result"}, "Iterator", true, false}, v)
+			got, err = d.Get(ctx, "n")
+			require.NoError(t, err)
+			require.Equal(t, int64(8), got)
+			n, err := cl.NumberOfObjects(ctx)
+			require.NoError(t, err)
+			require.Equal(t, base, n)
+			require.NoError(t, inq.Close())
+			require.NoError(t, d.Close())
 		})
 
 		t.Run("Go worker as the child", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mpbridge/mpbridge/connection"
+	"github.com/mpbridge/mpbridge/manager"
 	"github.com/mpbridge/mpbridge/pickle"
 )
 
@@ -32,6 +33,9 @@ type rebuilder struct {
 	// finalizers run when the target has returned (flushing queues, as a
 	// Python child's exit function does), in reverse order.
 	finalizers []func(context.Context) error
+	// managers are the clients of the managers whose proxies were
+	// rebuilt, by address and authkey.
+	managers map[string]*manager.Client
 }
 
 func newRebuilder(info *Info) *rebuilder {
@@ -71,7 +75,9 @@ func (r *rebuilder) arguments(args pickle.Tuple, kwargs *pickle.Dict) ([]any, ma
 // child rebuilds its target's arguments: multiprocessing objects become
 // their mpbridge counterparts, other values are copied. It is exported for
 // tools that decode spawn pickles themselves; info supplies the authkey
-// proxies need (nil is allowed when there are none).
+// proxies need when they carry none (nil is allowed when there are none).
+// Manager proxies are rebuilt as in a child's bootstrap, holding no
+// reference; close their clients (p.Client().Close()) when done.
 func Rebuild(v any, info *Info) (any, error) {
 	if info == nil {
 		info = &Info{TrackerFd: -1}

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/mpbridge/mpbridge/connection"
+	"github.com/mpbridge/mpbridge/manager"
 	"github.com/mpbridge/mpbridge/mpqueue"
 	"github.com/mpbridge/mpbridge/pickle"
 	"github.com/mpbridge/mpbridge/spawn"
@@ -135,12 +136,10 @@ func describe(v any) any {
 		return "<multiprocessing.synchronize.Condition>"
 	case *connection.Conn:
 		return "<multiprocessing.connection.Connection>"
-	case *spawn.Proxy:
-		name := x.Class.Name
-		if name == "AutoProxy" {
-			name += "[" + x.Token.Typeid + "]"
-		}
-		return "<multiprocessing.managers." + name + ">"
+	case *manager.QueueProxy:
+		return "<multiprocessing.managers.AutoProxy[" + x.Token().Typeid + "]>"
+	case *manager.Proxy:
+		return "<multiprocessing.managers." + proxyClass(x.Token().Typeid) + ">"
 	}
 	return v
 }
@@ -169,24 +168,4 @@ func double(ctx context.Context, args []any, _ map[string]any) error {
 			return fmt.Errorf("double: got %T", item)
 		}
 	}
-}
-
-func init() {
-	spawn.Register("spawn_tasks.proxy_work", func(ctx context.Context, args []any, _ map[string]any) error {
-		inq, outq, d := args[0].(*spawn.Proxy), args[1].(*spawn.Proxy), args[2].(*spawn.Proxy)
-		tctx, cancel := context.WithTimeout(ctx, 30e9)
-		defer cancel()
-		item, err := inq.Get(tctx)
-		if err != nil {
-			return err
-		}
-		n, ok := item.(int64)
-		if !ok {
-			return fmt.Errorf("proxy_work: got %T", item)
-		}
-		if _, err := d.Call(ctx, "__setitem__", pickle.Tuple{"result", 2 * n}, nil); err != nil {
-			return err
-		}
-		return outq.Put(ctx, "done")
-	})
 }
