@@ -20,6 +20,17 @@ type pyfunc struct {
 	method   bool     // counts self in "takes N positional arguments"
 }
 
+// BindMethod binds a call's (args, kwargs) to the parameters (after self)
+// of a Python method name, the last len(defaults) of which have defaults,
+// as CPython binds a call: one value per parameter, positional arguments
+// first, then keywords, then defaults. A mismatch is a *pickle.Exception
+// TypeError worded as CPython 3.10+ words it, with the qualified name
+// (e.g. "Queue.put() missing 1 required positional argument: 'item'").
+func BindMethod(name string, params []string, defaults []any, args pickle.Tuple, kwargs *pickle.Dict) ([]any, error) {
+	out, _, err := pyfunc{name: name, params: params, defaults: defaults, method: true}.bind(args, kwargs)
+	return out, err
+}
+
 // bind returns one value per parameter, and the extra keyword arguments
 // when the function takes **kwargs.
 func (f pyfunc) bind(args pickle.Tuple, kwargs *pickle.Dict) ([]any, *pickle.Dict, error) {

@@ -91,5 +91,4 @@ func mustObj[T Object](t *testing.T) func(T, error) T {
 	}
 }
 
-
 func nan() float64 { z := 0.0; return z / z }
