@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -286,6 +287,31 @@ func TestManagerGoJoinsPython(t *testing.T) {
 		_, err = bc.Create(ctx, "Queue", nil, nil)
 		require.ErrorAs(t, err, &bre, "BaseManager has no Queue typeid")
 		require.Equal(t, "KeyError", bre.Type)
+
+		// A proxy rebuilt from the token (RebuildProxy) on another client
+		// takes a reference of its own with incref, none without.
+		refcount := func() string {
+			info, err := bc.DebugInfo(ctx)
+			require.NoError(t, err)
+			return regexp.MustCompile(`refcount=\d+`).FindString(info)
+		}
+		require.Equal(t, "refcount=1", refcount())
+		bc2, err := manager.NewClient(baddr, bc.Authkey(), nil)
+		require.NoError(t, err)
+		for _, incref := range []bool{true, false} {
+			rp, err := bc2.ProxyFor(ctx, bq.Token(), bq.Exposed(), incref)
+			require.NoError(t, err)
+			want := map[bool]string{true: "refcount=2", false: "refcount=1"}[incref]
+			require.Equal(t, want, refcount())
+			rq := manager.NewQueueProxy(rp)
+			require.NoError(t, rq.Put(ctx, incref))
+			bv, err = bq.Get(ctx)
+			require.NoError(t, err)
+			require.Equal(t, incref, bv)
+			require.NoError(t, rq.Close())
+			require.Equal(t, "refcount=1", refcount())
+		}
+		require.NoError(t, bc2.Close())
 		require.NoError(t, bq.Close())
 		require.NoError(t, bc.Close())
 

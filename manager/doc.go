@@ -21,6 +21,9 @@
 // makes a shared object of a registered typeid and returns a [Proxy];
 // [Proxy.Call] invokes any exposed method. [Client.Queue] returns a
 // [QueueProxy], which implements mpbridge.Queue and mpbridge.JoinableQueue.
+// [Client.ProxyFor] rebuilds a proxy of an existing token, as unpickling
+// one does, and [NewDictProxy], [NewQueueProxy] and the like give any
+// [Proxy] a typed API.
 // Calls that block on the server use one connection each, taken from a
 // pool, so many goroutines can block at once.
 //
