@@ -165,9 +165,9 @@ func TestSemLockInterop(t *testing.T) {
 				require.Less(t, time.Since(start), 5*time.Second)
 			}
 			// Timed Go wait on a zero semaphore.
+			start := time.Now() // before the deadline is set: an exact lower bound
 			ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 			defer cancel()
-			start := time.Now()
 			require.ErrorIs(t, l.Acquire(ctx), mpbridge.ErrTimeout)
 			require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
 			pyExec(t, h, nil, `P.drop('s'); result = 1`)

@@ -119,9 +119,9 @@ func TestConditionWaitTimeout(t *testing.T) {
 	defer c.Close()
 	ctx := context.Background()
 	require.NoError(t, c.Acquire(ctx))
+	start := time.Now() // before the deadline is set: an exact lower bound
 	tctx, cancel := context.WithTimeout(ctx, 80*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	require.ErrorIs(t, c.Wait(tctx), mpbridge.ErrTimeout)
 	require.GreaterOrEqual(t, time.Since(start), 80*time.Millisecond)
 	require.True(t, c.lock.IsMine(), "the lock is held again after a timed-out wait")

@@ -106,9 +106,9 @@ func TestPostTryWaitValue(t *testing.T) {
 func TestWaitTimeout(t *testing.T) {
 	s := newSem(t, 0)
 	const d = 120 * time.Millisecond
+	start := time.Now() // before the deadline is set: an exact lower bound
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	start := time.Now()
 	err := s.Wait(ctx)
 	el := time.Since(start)
 	require.ErrorIs(t, err, mpbridge.ErrTimeout)

@@ -185,27 +185,32 @@ func (l *SemLock) TryAcquire() bool {
 // as in CPython, is not atomic with the post). A Lock may be released by a
 // process that did not acquire it.
 func (l *SemLock) Release() error {
+	// The count drops before the post: once another goroutine of this
+	// process can acquire, the count must not still include this hold (a
+	// Condition releases the lock Count() times).
 	if l.kind == RecursiveMutex {
 		for {
 			c := l.count.Load()
 			if c <= 0 {
 				return ErrNotOwned
 			}
-			if c > 1 {
-				if l.count.CompareAndSwap(c, c-1) {
-					return nil
+			if l.count.CompareAndSwap(c, c-1) {
+				if c > 1 {
+					return nil // still held (recursion)
 				}
-				continue
+				break
 			}
-			break
 		}
-	} else if v := l.sem.Value(); v >= l.maxvalue {
-		return ErrReleasedTooManyTimes
+	} else {
+		if v := l.sem.Value(); v >= l.maxvalue {
+			return ErrReleasedTooManyTimes
+		}
+		l.count.Add(-1)
 	}
 	if err := l.sem.Post(); err != nil {
+		l.count.Add(1)
 		return err
 	}
-	l.count.Add(-1)
 	return nil
 }
 
