@@ -50,6 +50,7 @@ type goldenCase struct {
 	Expect json.RawMessage      `json:"expect"`
 	Ext    map[string][2]string `json:"ext"`
 	Files  []goldenFile         `json:"files"`
+	expect any                  // Expect parsed, shared by the files
 }
 
 type goldenFile struct {
@@ -119,11 +120,16 @@ func goldenItems(t testing.TB, m *goldenManifest) []*goldenItem {
 			require.NoError(t, err)
 			sum := sha256.Sum256(data)
 			require.Equal(t, f.SHA256, hex.EncodeToString(sum[:]), "%s: file does not match the manifest", f.File)
-			raw := f.Expect
-			if raw == nil {
-				raw = c.Expect
+			var expect any
+			if f.Expect != nil {
+				expect = parseDesc(t, f.Expect)
+			} else {
+				if c.expect == nil {
+					c.expect = parseDesc(t, c.Expect)
+				}
+				expect = c.expect
 			}
-			it := &goldenItem{m: m, c: c, f: f, data: data, expect: parseDesc(t, raw)}
+			it := &goldenItem{m: m, c: c, f: f, data: data, expect: expect}
 			if f.RedumpFile != "" {
 				it.redump, err = os.ReadFile(filepath.Join(m.dir, f.RedumpFile))
 				require.NoError(t, err)
@@ -389,6 +395,12 @@ func (m *matcher) match(path string, d, v any) error {
 }
 
 func matchInt(path, text string, v any) error {
+	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+		if x, ok := v.(int64); ok && x == n {
+			return nil
+		}
+		return fmt.Errorf("%s: want int64 %d, got %T %v", path, n, v, v)
+	}
 	want, ok := new(big.Int).SetString(text, 10)
 	if !ok {
 		return fmt.Errorf("%s: bad int %q", path, text)
@@ -734,6 +746,9 @@ func (b *builder) build(d, ref any) (any, error) {
 }
 
 func parseBigOrInt(text string) (any, error) {
+	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+		return n, nil
+	}
 	z, ok := new(big.Int).SetString(text, 10)
 	if !ok {
 		return nil, fmt.Errorf("bad int %q", text)
@@ -788,8 +803,9 @@ func (b *builder) buildMap(d map[string]any, id int64, ref any) (any, error) {
 		items := d["tuple"].([]any)
 		tup := make(pickle.Tuple, len(items))
 		b.remember(id, tup) // a cycle through a list sees the same backing array
+		refs := asSeq(ref)
 		for i, e := range items {
-			v, err := b.build(e, at(asSeq(ref), i))
+			v, err := b.build(e, at(refs, i))
 			if err != nil {
 				return nil, err
 			}
@@ -801,8 +817,9 @@ func (b *builder) buildMap(d map[string]any, id int64, ref any) (any, error) {
 		l := make(pickle.List, 0, len(items))
 		lp := &l
 		b.remember(id, lp)
+		refs := asSeq(ref)
 		for i, e := range items {
-			v, err := b.build(e, at(asSeq(ref), i))
+			v, err := b.build(e, at(refs, i))
 			if err != nil {
 				return nil, err
 			}
@@ -848,8 +865,9 @@ func (b *builder) buildMap(d map[string]any, id int64, ref any) (any, error) {
 // fill builds the items of a set or frozenset s.
 func (b *builder) fill(id int64, s interface{ Add(any) error }, items []any, ref any) error {
 	b.remember(id, s)
+	refs := asSeq(ref)
 	for i, e := range items {
-		v, err := b.build(e, at(asSeq(ref), i))
+		v, err := b.build(e, at(refs, i))
 		if err != nil {
 			return err
 		}
