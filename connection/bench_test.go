@@ -164,25 +164,32 @@ func connBench(e rawEnd) benchEnd {
 	}
 }
 
+// picker returns the constructor of one benchmark end: the raw loop or a
+// Conn.
+func picker(impl string, size int) func(rawEnd) benchEnd {
+	if impl == "raw" {
+		return func(e rawEnd) benchEnd { return rawBench(e, size) }
+	}
+	return connBench
+}
+
+// BenchmarkConn/<channel>/<size>/<throughput|rtt>/<raw|conn>: the raw loop
+// and the Conn run back to back, so that they see the same machine load.
 func BenchmarkConn(b *testing.B) {
 	for _, ch := range benchChannels() {
 		for _, size := range benchSizes {
-			for _, impl := range []string{"raw", "conn"} {
-				pick := func(e rawEnd) benchEnd {
-					if impl == "raw" {
-						return rawBench(e, size)
-					}
-					return connBench(e)
+			for _, mode := range []string{"throughput", "rtt"} {
+				for _, impl := range []string{"raw", "conn"} {
+					mk := picker(impl, size)
+					b.Run(fmt.Sprintf("%s/%d/%s/%s", ch.name, size, mode, impl), func(b *testing.B) {
+						aw, br, bw, ar := ch.make(b)
+						if mode == "throughput" {
+							benchThroughput(b, mk(aw), mk(br), size)
+						} else {
+							benchRTT(b, mk(aw), mk(br), mk(bw), mk(ar), size)
+						}
+					})
 				}
-				name := fmt.Sprintf("%s/%d/%s", ch.name, size, impl)
-				b.Run(name+"/throughput", func(b *testing.B) {
-					aw, br, _, _ := ch.make(b)
-					benchThroughput(b, pick(aw), pick(br), size)
-				})
-				b.Run(name+"/rtt", func(b *testing.B) {
-					aw, br, bw, ar := ch.make(b)
-					benchRTT(b, pick(aw), pick(br), pick(bw), pick(ar), size)
-				})
 			}
 		}
 	}

@@ -15,7 +15,7 @@ rtt:        the parent sends, the child echoes (microseconds per round trip)
 
 Usage:
     python3 scripts/bench_conn.py                # Python figures only (JSON lines)
-    python3 scripts/bench_conn.py --go [--count N] [--benchtime T]
+    python3 scripts/bench_conn.py --go [--rounds N] [--benchtime T]
                                                  # also run the Go benchmarks
                                                  # and print the markdown table
 
@@ -109,7 +109,7 @@ def _run(name, mode, size, n):
 
 
 def measure(name, mode, size, target=0.5):
-    """Seconds per message (median of 3 runs sized to about `target` s)."""
+    """Seconds per message (best of 3 runs sized to about `target` s)."""
     n = 200
     while True:
         dt = _run(name, mode, size, n)
@@ -117,7 +117,7 @@ def measure(name, mode, size, target=0.5):
             break
         n *= 4
     n = max(100, int(n * target / max(dt, 1e-9)))
-    return statistics.median(_run(name, mode, size, n) / n for _ in range(3))
+    return min(_run(name, mode, size, n) / n for _ in range(3))
 
 
 def python_figures():
@@ -132,37 +132,49 @@ def python_figures():
     return out
 
 
-_GO_LINE = re.compile(r"^BenchmarkConn/(\w+)/(\d+)/(raw|conn)/(throughput|rtt)-\d+\s+\d+\s+([\d.]+) ns/op")
+_GO_LINE = re.compile(r"^BenchmarkConn/(\w+)/(\d+)/(throughput|rtt)/(raw|conn)-\d+\s+\d+\s+([\d.]+) ns/op")
 _GO_METRIC = re.compile(r"([\d.]+) (cpu-ns/op|allocs/op)")
 
 
-def go_figures(count, benchtime):
-    """Run the Go benchmarks; return {(channel, size, mode, impl): (wall s, cpu s)}
-    (medians over the runs) and {key: allocs per op}."""
+def go_figures(rounds, benchtime):
+    """Run the Go benchmarks `rounds` times. In each round the raw loop and
+    the Conn of a case run back to back, so their ratio is taken per round
+    (load drifts between rounds, not within a pair) and the median ratio
+    is reported, with the median figures. Returns
+    {(channel, size, mode): {"raw": s, "conn": s, "wall": ratio, "cpu": ratio, "allocs": n}}."""
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cmd = ["go", "test", "-run", "^$", "-bench", "^BenchmarkConn$", "-benchmem",
-           "-count", str(count), "-benchtime", benchtime, "./connection/"]
-    print("+ " + " ".join(cmd), file=sys.stderr, flush=True)
-    text = subprocess.run(cmd, cwd=repo, check=True, stdout=subprocess.PIPE,
-                          universal_newlines=True).stdout
-    wall, cpu, allocs = {}, {}, {}
-    for line in text.splitlines():
-        m = _GO_LINE.match(line)
-        if not m:
-            continue
-        key = (m.group(1), int(m.group(2)), m.group(4), m.group(3))
-        wall.setdefault(key, []).append(float(m.group(5)) * 1e-9)
-        for value, unit in _GO_METRIC.findall(line):
-            if unit == "cpu-ns/op":
-                cpu.setdefault(key, []).append(float(value) * 1e-9)
-            else:
-                allocs[key] = max(allocs.get(key, 0), int(float(value)))
-    figures = {k: (statistics.median(v), statistics.median(cpu.get(k, [float("nan")])))
-               for k, v in wall.items()}
-    return figures, allocs
+           "-count", "1", "-benchtime", benchtime, "./connection/"]
+    print("+ %s  (x%d)" % (" ".join(cmd), rounds), file=sys.stderr, flush=True)
+    samples = {}
+    for _ in range(rounds):
+        text = subprocess.run(cmd, cwd=repo, check=True, stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout
+        got = {}
+        for line in text.splitlines():
+            m = _GO_LINE.match(line)
+            if not m:
+                continue
+            metrics = {unit: float(v) for v, unit in _GO_METRIC.findall(line)}
+            got[(m.group(1), int(m.group(2)), m.group(3), m.group(4))] = (
+                float(m.group(5)) * 1e-9, metrics.get("cpu-ns/op", float("nan")) * 1e-9,
+                metrics.get("allocs/op", 0))
+        for (ch, size, mode, impl), v in got.items():
+            if impl != "conn" or (ch, size, mode, "raw") not in got:
+                continue
+            raw = got[(ch, size, mode, "raw")]
+            s = samples.setdefault((ch, size, mode), {"raw": [], "conn": [], "wall": [], "cpu": [], "allocs": 0})
+            s["raw"].append(raw[0])
+            s["conn"].append(v[0])
+            s["wall"].append(raw[0] / v[0])
+            s["cpu"].append(raw[1] / v[1])
+            s["allocs"] = max(s["allocs"], v[2])
+    med = statistics.median
+    return {k: {"raw": med(s["raw"]), "conn": med(s["conn"]), "wall": med(s["wall"]),
+                "cpu": med(s["cpu"]), "allocs": s["allocs"]} for k, s in samples.items()}
 
 
-def table(go, allocs, py, count):
+def table(go, py, rounds):
     def mbps(size, sec):
         return "%.0f" % (size / sec / 1e6)
 
@@ -173,40 +185,38 @@ def table(go, allocs, py, count):
     for mode in ("throughput", "rtt"):
         what = "MB/s of payload, one way" if mode == "throughput" else "µs per round trip"
         lines.append("")
-        lines.append("**%s** (%s; Go: median of %d runs)" % (mode, what, count))
+        lines.append("**%s** (%s; medians of %d rounds)" % (mode, what, rounds))
         lines.append("")
         lines.append("| channel | payload | raw Go loop | Go Conn | Conn / raw | Conn / raw (CPU) "
                      "| allocs/msg | Python Connection |")
         lines.append("|---|---|---|---|---|---|---|---|")
         for ch in CHANNELS:
             for size in SIZES:
-                raw = go.get((ch, size, mode, "raw"))
-                conn = go.get((ch, size, mode, "conn"))
-                p = py.get((ch, size, mode)) if py else None
-                if raw is None or conn is None:
+                g = go.get((ch, size, mode))
+                if g is None:
                     continue
+                p = py.get((ch, size, mode)) if py else None
                 show = (lambda sec: mbps(size, sec)) if mode == "throughput" else us
-                a = allocs.get((ch, size, mode, "conn"), 0)
-                if mode == "rtt":
-                    a = a / 2.0  # two messages per round trip
+                a = g["allocs"] / 2.0 if mode == "rtt" else g["allocs"]  # two messages per round trip
                 lines.append("| %s | %s | %s | %s | %.0f%% | %.0f%% | %g | %s |" % (
-                    ch, "512 B" if size == 512 else "64 KiB", show(raw[0]), show(conn[0]),
-                    100 * raw[0] / conn[0], 100 * raw[1] / conn[1], a, show(p) if p else "-"))
+                    ch, "512 B" if size == 512 else "64 KiB", show(g["raw"]), show(g["conn"]),
+                    100 * g["wall"], 100 * g["cpu"], a, show(p) if p else "-"))
     return "\n".join(lines)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--go", action="store_true", help="also run the Go benchmarks and print the table")
-    ap.add_argument("--count", type=int, default=5)
-    ap.add_argument("--benchtime", default="0.5s")
+    ap.add_argument("--rounds", type=int, default=8, help="runs of the Go benchmarks")
+    ap.add_argument("--benchtime", default="0.3s")
     args = ap.parse_args()
     py = python_figures()
     if not args.go:
         return
-    go, allocs = go_figures(args.count, args.benchtime)
-    print("Python %s, %d CPUs" % (sys.version.split()[0], os.cpu_count()))
-    print(table(go, allocs, py, args.count))
+    go = go_figures(args.rounds, args.benchtime)
+    print("Python %s, %d CPUs, load average %s" % (
+        sys.version.split()[0], os.cpu_count(), " ".join("%.1f" % x for x in os.getloadavg())))
+    print(table(go, py, args.rounds))
 
 
 if __name__ == "__main__":
