@@ -132,6 +132,7 @@ func (b *boxes) str(s string) any {
 		}
 	}
 	if len(b.strs) == cap(b.strs) {
+		// Strings are the commonest objects: the first chunk has 8 slots.
 		b.strs = make([]string, 0, slabSize(max(4, cap(b.strs))))
 	}
 	b.strs = append(b.strs, s)
