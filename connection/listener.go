@@ -46,7 +46,8 @@ type ListenOptions struct {
 // multiprocessing.connection.Listener. Connections are accepted in the
 // background and each handshake runs in its own goroutine under
 // Options.HandshakeTimeout, so a stalled or misconfigured client never
-// delays the others; Accept hands out only authenticated Conns.
+// delays the others; Accept hands out only authenticated Conns. All methods
+// may be called from several goroutines at once.
 type Listener struct {
 	ln      net.Listener
 	addr    Address
