@@ -29,6 +29,7 @@ type CorruptError struct {
 	Err error
 }
 
+// Error describes the problem and shows the first bytes.
 func (e *CorruptError) Error() string {
 	s := fmt.Sprintf("mpqueue: corrupt stream: %s (%d bytes: % x", e.Reason, len(e.Data), head(e.Data, 32))
 	if len(e.Data) > 32 {
@@ -65,6 +66,7 @@ type UndeliveredError struct {
 	Err   error
 }
 
+// Error says how many items were not delivered and why.
 func (e *UndeliveredError) Error() string {
 	return fmt.Sprintf("mpqueue: %d item(s) not delivered: %v", len(e.Items), e.Err)
 }

@@ -22,6 +22,7 @@ const (
 	Semaphore Kind = 1
 )
 
+// String returns the kind's name in _multiprocessing.
 func (k Kind) String() string {
 	switch k {
 	case RecursiveMutex:
