@@ -59,4 +59,3 @@ func TestDecoderReadsOnePickle(t *testing.T) {
 	err = NewDecoder(bytes.NewReader([]byte("\x80\x04\x95\xff\xff\xff\xff\xff\xff\xff\x7f"))).Decode(new(any))
 	require.ErrorIs(t, err, ErrLimit)
 }
-
