@@ -326,8 +326,8 @@ func TestManagerGoJoinsPython(t *testing.T) {
 		require.NoError(t, q.Put(ctx, "a"))
 		require.NoError(t, q.PutNowait(ctx, pickle.Tuple{int64(1), 2.5}))
 		require.ErrorIs(t, q.PutNowait(ctx, "c"), mpbridge.ErrFull)
+		start := time.Now() // before the deadline is set: an exact lower bound
 		tctx, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
-		start := time.Now()
 		require.ErrorIs(t, q.Put(tctx, "c"), mpbridge.ErrFull)
 		cancel()
 		require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
@@ -348,8 +348,8 @@ func TestManagerGoJoinsPython(t *testing.T) {
 		var pe *pickle.Exception
 		require.ErrorAs(t, err, &pe)
 		require.Equal(t, "_queue", pe.Module())
-		tctx, cancel = context.WithTimeout(ctx, 150*time.Millisecond)
 		start = time.Now()
+		tctx, cancel = context.WithTimeout(ctx, 150*time.Millisecond)
 		_, err = q.Get(tctx)
 		cancel()
 		require.ErrorIs(t, err, mpbridge.ErrEmpty)
