@@ -42,6 +42,9 @@ type fdTransport struct {
 	// a read that fails with EAGAIN first (one system call fewer).
 	frameStart bool // the next Read is the first of a frame
 	waited     bool // the first Read of the previous frame had to wait
+	// After a short read (write), the rest has usually not arrived (has no
+	// room) yet either: wait first rather than fail with EAGAIN.
+	rshort, wshort bool
 }
 
 // newFdTransport wraps f without touching its mode. f's descriptor is read
@@ -96,7 +99,8 @@ func (t *fdTransport) Read(p []byte) (int, error) {
 	}
 	first := t.frameStart
 	t.frameStart = false
-	if first && t.waited && t.nowait.Load() == 1 {
+	if (first && t.waited || t.rshort) && t.nowait.Load() == 1 {
+		t.rshort = false
 		if err := t.wait(t.rctx, unix.POLLIN); err != nil {
 			return 0, err
 		}
@@ -115,6 +119,7 @@ func (t *fdTransport) Read(p []byte) (int, error) {
 			if n == 0 {
 				return 0, io.EOF
 			}
+			t.rshort = n < len(p)
 			return n, nil
 		case unix.EINTR:
 		case unix.EAGAIN:
@@ -133,10 +138,17 @@ func (t *fdTransport) Write(p []byte) (int, error) {
 		if t.closed.Load() {
 			return done, errClosed
 		}
+		if t.wshort && t.nowait.Load() == 1 {
+			t.wshort = false
+			if err := t.wait(t.wctx, unix.POLLOUT); err != nil {
+				return done, err
+			}
+		}
 		n, errno := t.tryIO(p[done:], &t.wiov, true, t.wctx)
 		switch errno {
 		case 0:
 			done += n
+			t.wshort = done < len(p)
 		case unix.EINTR:
 		case unix.EAGAIN:
 			if err := t.wait(t.wctx, unix.POLLOUT); err != nil {
