@@ -12,6 +12,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/mpbridge/mpbridge/pickle"
 )
 
 // benchEnv makes the test binary a benchmark peer (runBenchPeer), for
@@ -47,8 +49,17 @@ func runBenchPeer(v string) int {
 
 func benchRole(spec benchSpec) (map[string]any, error) {
 	ctx := context.Background()
-	if spec.Role == "rawecho" {
+	switch spec.Role {
+	case "rawecho":
 		return nil, rawEcho(spec.R, spec.W)
+	case "rawput":
+		frame := benchFrameSize(spec.Size)
+		for i := 0; i < spec.N; i++ {
+			if err := writeAll(spec.W, frame); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]any{}, nil
 	}
 	q, err := AttachQueue(spec.Q, nil)
 	if err != nil {
@@ -122,9 +133,86 @@ func rawEcho(r, w int) error {
 	}
 }
 
+// benchFrameSize is the frame a Queue writes for a bytes item of size bytes.
+func benchFrameSize(size int) []byte {
+	p, err := pickle.Marshal(make([]byte, size))
+	if err != nil {
+		panic(err)
+	}
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...)
+}
+
+// throughputAcross moves n 512-byte items from a Go child process to this
+// one: through a Queue (the child Puts, this process Gets), or as raw frames
+// (the child writes each frame with one write, this process reads header
+// then body). The clock starts at the first item.
+func throughputAcross(t *testing.T, n int, raw bool) float64 {
+	if raw {
+		r, w, _ := os.Pipe()
+		defer r.Close()
+		cmd := startPeer(t, benchSpec{Role: "rawput", N: n, Size: len(benchPayload), W: 3}, w)
+		w.Close()
+		var hdr [4]byte
+		body := make([]byte, 4096)
+		var start time.Time
+		for i := 0; i < n; i++ {
+			if err := readAll(int(r.Fd()), hdr[:]); err != nil {
+				t.Fatal(err)
+			}
+			if err := readAll(int(r.Fd()), body[:binary.BigEndian.Uint32(hdr[:])]); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				start = time.Now()
+			}
+		}
+		el := time.Since(start)
+		_ = cmd.Wait()
+		return float64(n-1) / el.Seconds()
+	}
+	q := testQueue(t, 0)
+	r, w := q.Files()
+	h := q.Handles()
+	h.Reader, h.Writer = 3, 4
+	cmd := startPeer(t, benchSpec{Role: "put", N: n, Size: len(benchPayload), Q: h}, r, w)
+	ctx := context.Background()
+	var start time.Time
+	for i := 0; i < n; i++ {
+		if _, err := q.Get(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			start = time.Now()
+		}
+	}
+	el := time.Since(start)
+	_ = cmd.Wait()
+	return float64(n-1) / el.Seconds()
+}
+
+// TestThroughputAcrossProcesses compares a Go producer process and a Go
+// consumer process through a Queue with the same frames over a bare pipe
+// (MPBRIDGE_BENCH=1); best of several alternating rounds.
+func TestThroughputAcrossProcesses(t *testing.T) {
+	if os.Getenv("MPBRIDGE_BENCH") == "" {
+		t.Skip("set MPBRIDGE_BENCH=1")
+	}
+	const n, rounds = 200000, 5
+	var raw, q float64
+	for i := 0; i < rounds; i++ {
+		raw = max(raw, throughputAcross(t, n, true))
+		q = max(q, throughputAcross(t, n, false))
+	}
+	t.Logf("between two processes, best of %d: raw pipe %.0f frames/s, queue %.0f items/s: %.0f%%", rounds, raw, q, 100*q/raw)
+}
+
 // startPeer re-executes the test binary as a benchmark peer with files
 // as fds 3, 4, ...
 func startPeer(t *testing.T, spec benchSpec, files ...*os.File) *exec.Cmd {
+	return startPeerB(t, spec, files...)
+}
+
+func startPeerB(t testing.TB, spec benchSpec, files ...*os.File) *exec.Cmd {
 	t.Helper()
 	js, err := json.Marshal(spec)
 	if err != nil {

@@ -91,9 +91,9 @@ func (q *JoinableQueue) PutNowait(ctx context.Context, item any) error {
 
 // counted gives the frame to the writer and counts the task, under the
 // condition's lock.
-func (q *JoinableQueue) counted(ctx context.Context, give func() error) error {
+func (q *JoinableQueue) counted(ctx context.Context, frame *outFrame) error {
 	return q.withCond(ctx, func(context.Context) error {
-		if err := give(); err != nil {
+		if err := q.feeder.give(frame); err != nil {
 			return err
 		}
 		return q.unfinished.Release()

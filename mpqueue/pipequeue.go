@@ -245,21 +245,28 @@ func stopReasonOf(ctx context.Context) stopReason {
 	return stopCanceled
 }
 
-// getFrame is the locked part of get: read lock, one frame, release. after
-// runs with the lock still held once the frame has been read (Queue
-// releases its slot semaphore there, as CPython does).
-func (pq *pipeQueue) getFrame(ctx context.Context, nowait bool, after func()) ([]byte, error) {
+// getFrame is the locked part of get: read lock, one frame, release. If
+// slots is not nil (a Queue's), one slot is released with the lock still
+// held once the frame has been read, as CPython does; like CPython's
+// release() it is not raised past its maximum (an item written without
+// taking a slot leaves the count as it is).
+func (pq *pipeQueue) getFrame(ctx context.Context, nowait bool, slots *semlock.SemLock) ([]byte, error) {
 	if err := pq.enterRead(ctx, nowait); err != nil {
 		return nil, err
 	}
-	defer func() { <-pq.readers }()
+	data, err := pq.getFrameLocked(ctx, nowait, slots)
+	<-pq.readers
+	return data, err
+}
+
+func (pq *pipeQueue) getFrameLocked(ctx context.Context, nowait bool, slots *semlock.SemLock) ([]byte, error) {
 	if err := pq.acquireRead(ctx, nowait); err != nil {
 		return nil, err
 	}
 	w := &waiter{ctx: ctx, closing: pq.closing, stall: pq.stall, nowait: nowait}
 	data, sr, err := pq.r.readFrame(w, pq.maxFrame)
-	if err == nil && sr == stopNone && after != nil {
-		after()
+	if err == nil && sr == stopNone && slots != nil {
+		_ = slots.Release()
 	}
 	if rerr := pq.rlock.Release(); rerr != nil && err == nil && sr == stopNone {
 		err = rerr
@@ -275,10 +282,14 @@ func (pq *pipeQueue) getFrame(ctx context.Context, nowait bool, after func()) ([
 	return data, nil
 }
 
+// aliasBytes lets decoded bytes and str values share the payload buffer,
+// which is allocated per frame and never reused.
+var aliasBytes = &pickle.DecodeOptions{AliasBytes: true}
+
 // decode unpickles a frame's payload; a failure is a *CorruptError
 // holding the bytes (the item is consumed, as in CPython).
 func decode(data []byte) (any, error) {
-	v, err := pickle.LoadsOptions(data, &pickle.DecodeOptions{AliasBytes: true})
+	v, err := pickle.LoadsOptions(data, aliasBytes)
 	if err != nil {
 		return nil, &CorruptError{Reason: "item does not unpickle", Data: data, Err: err}
 	}

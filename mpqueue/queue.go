@@ -108,9 +108,9 @@ func (q *Queue) Put(ctx context.Context, item any) error { return q.put(ctx, ite
 // PutNowait adds item if a slot is free at once, else fails with ErrFull.
 func (q *Queue) PutNowait(ctx context.Context, item any) error { return q.put(ctx, item, true, nil) }
 
-// put takes a slot, then calls handoff (JoinableQueue's accounting) around
-// giving the frame to the writer.
-func (q *Queue) put(ctx context.Context, item any, nowait bool, locked func(ctx context.Context, give func() error) error) error {
+// put takes a slot, then gives the frame to the writer; counted, if not
+// nil, does that instead (JoinableQueue's accounting around it).
+func (q *Queue) put(ctx context.Context, item any, nowait bool, counted func(ctx context.Context, frame *outFrame) error) error {
 	if err := q.begin(); err != nil {
 		return err
 	}
@@ -126,11 +126,10 @@ func (q *Queue) put(ctx context.Context, item any, nowait bool, locked func(ctx 
 			return err
 		}
 	}
-	give := func() error { return q.feeder.give(frame) }
-	if locked != nil {
-		err = locked(ctx, give)
+	if counted != nil {
+		err = counted(ctx, frame)
 	} else {
-		err = give()
+		err = q.feeder.give(frame)
 	}
 	if err != nil {
 		_ = q.sem.Release()
@@ -163,9 +162,7 @@ func (q *Queue) GetBytes(ctx context.Context, nowait bool) ([]byte, error) {
 		return nil, err
 	}
 	defer q.end()
-	// The slot is released as CPython's release() does: not past maxsize
-	// (an item written without taking a slot leaves the count as it is).
-	return q.getFrame(ctx, nowait, func() { _ = q.sem.Release() })
+	return q.getFrame(ctx, nowait, q.sem)
 }
 
 // Qsize is maxsize minus the free slots: the items in the pipe plus those
