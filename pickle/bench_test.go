@@ -1,7 +1,8 @@
 package pickle_test
 
 // Benchmarks on the corpus of testdata/pickle/corpus (scripts/gen_pickle_corpus.py):
-// decode and encode with this package, decode with gopickle, decode and
+// decode (also with DecodeOptions.AliasBytes: str and bytes share the
+// input) and encode with this package, decode with gopickle, decode and
 // encode with og-rek. `go run ./scripts/benchtable` runs them beside
 // CPython's C pickle and prints the ratio table of docs/pickle.md.
 //
@@ -58,6 +59,16 @@ func BenchmarkDecode(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := pickle.Loads(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(it.Name+"/mpbridge-alias", func(b *testing.B) {
+			opts := &pickle.DecodeOptions{AliasBytes: true}
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := pickle.LoadsOptions(data, opts); err != nil {
 					b.Fatal(err)
 				}
 			}
