@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The project's test command (README "Run the tests"; .ci/run calls it).
+# The project's test command (README "Two commands"; .ci/run calls it).
 # Installs nothing by hand: Go modules come from the module proxy, the
-# CPython interpreters from pyenv (see internal/pytest).
+# CPython 3.8-3.13 interpreters from pyenv (see internal/pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go mod download
 go vet ./...
-# Race detector on the packages with concurrency; the rest plainly.
+# Every test, the interop tests against every CPython found.
 go test -count=1 -timeout 9m ./... "$@"
+# The race detector over the unit tests of the packages with concurrency.
+go test -race -count=1 -timeout 5m ./connection/... ./manager/... ./mpqueue/... ./spawn/...
