@@ -37,34 +37,30 @@ class Plain:
         return "Plain(%s)" % ", ".join("%s=%s" % (k, "<self>" if v is self else repr(v)) for k, v in self.__dict__.items())
 
 
-class Slotted:
+class _Pair:
+    """Equality and repr on the attributes a and b."""
+
+    __slots__ = ()
+
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+    def __eq__(self, other):
+        return type(self) is type(other) and (self.a, self.b) == (other.a, other.b)
+
+    def __repr__(self):
+        return "%s(%r, %r)" % (type(self).__name__, self.a, self.b)
+
+
+class Slotted(_Pair):
     """A __slots__ class: BUILD((None, {slot: value})); not picklable at protocols 0 and 1."""
 
     __slots__ = ("a", "b")
 
-    def __init__(self, a, b):
-        self.a = a
-        self.b = b
 
-    def __eq__(self, other):
-        return type(self) is type(other) and (self.a, self.b) == (other.a, other.b)
-
-    def __repr__(self):
-        return "Slotted(%r, %r)" % (self.a, self.b)
-
-
-class Reduced:
+class Reduced(_Pair):
     """Pickled through a copyreg.pickle reducer: REDUCE(Reduced, (a, b))."""
-
-    def __init__(self, a, b):
-        self.a = a
-        self.b = b
-
-    def __eq__(self, other):
-        return type(self) is type(other) and (self.a, self.b) == (other.a, other.b)
-
-    def __repr__(self):
-        return "Reduced(%r, %r)" % (self.a, self.b)
 
 
 def _reduce_reduced(r):
