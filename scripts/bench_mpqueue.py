@@ -1,7 +1,7 @@
 """Throughput of one multiprocessing.Queue between two processes, for every
 pairing of CPython and Go producers and consumers (standard library only).
 
-    python3 scripts/bench_mpqueue.py [--n 200000] [--size 512] [--rounds 3] [--go-peer PATH]
+    python3 scripts/bench_mpqueue.py [--n 200000] [--size 512] [--rounds 5] [--go-peer PATH]
 
 The queue is created here with the spawn context (named semaphores); the
 producer and the consumer are separate processes that inherit the pipe's
@@ -10,7 +10,7 @@ child unpickles it. The Python side is scripts/mpqueue_peer.py; the Go side
 is the mpqueue test binary acting as a peer (built with `go test -c` unless
 --go-peer names one). The consumer's clock runs from its first item to its
 last, so process start-up is excluded. Each pairing runs --rounds times,
-interleaved; the best round is reported (the least disturbed by other load).
+interleaved, and the median round is reported.
 """
 import argparse
 import json
@@ -65,21 +65,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=200000)
     ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--go-peer", default="")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     a = ap.parse_args()
     gobin = go_peer_binary(a.go_peer)
     pairs = [("py", "py"), ("py", "go"), ("go", "py"), ("go", "go")]
-    best = {p: 0.0 for p in pairs}
+    runs = {p: [] for p in pairs}
     for _ in range(a.rounds):
         for p in pairs:
-            best[p] = max(best[p], run_pair(p[0], p[1], a.n, a.size, gobin))
+            runs[p].append(run_pair(p[0], p[1], a.n, a.size, gobin))
+    best = {p: sorted(v)[len(v) // 2] for p, v in runs.items()}
     if a.json:
         print(json.dumps({"%s->%s" % p: round(v) for p, v in best.items()}))
         return
     base = best[("py", "py")]
-    print("Python %s, %d items of %d bytes, best of %d rounds" % (sys.version.split()[0], a.n, a.size, a.rounds))
+    print("Python %s, %d items of %d bytes, median of %d rounds" % (sys.version.split()[0], a.n, a.size, a.rounds))
     print("| producer → consumer | items/s | vs Python → Python |")
     print("|---|---:|---:|")
     names = {"py": "Python", "go": "Go"}
