@@ -6,7 +6,10 @@ pairing of CPython and Go producers and consumers (standard library only).
 The queue is created here with the spawn context (named semaphores); the
 producer and the consumer are separate processes that inherit the pipe's
 descriptors (pass_fds) and rebuild the queue from its handles, as a spawned
-child unpickles it. The Python side is scripts/mpqueue_peer.py; the Go side
+child unpickles it. A third consumer, "raw pipe reader", reads the frames
+with a bare loop of read(2) and no locks or unpickling: the most any
+consumer of a Python producer can get. The Python side is
+scripts/mpqueue_peer.py; the Go side
 is the mpqueue test binary acting as a peer (built with `go test -c` unless
 --go-peer names one). The consumer's clock runs from its first item to its
 last, so process start-up is excluded. Each pairing runs --rounds times,
@@ -36,6 +39,10 @@ def go_peer_binary(path):
 def start(lang, role, h, n, size, gobin):
     fds = (h["reader"], h["writer"])
     hj = json.dumps(h)
+    if lang == "raw":  # the limit: frames read by a bare loop of read(2), no locks, no unpickling
+        spec = {"role": "rawget", "n": n, "R": h["reader"]}
+        env = dict(os.environ, MPBRIDGE_MPQUEUE_BENCH=json.dumps(spec))
+        return subprocess.Popen([gobin, "-test.run=^$"], pass_fds=fds, stdout=subprocess.PIPE, env=env)
     if lang == "py":
         args = [sys.executable, os.path.join(HERE, "mpqueue_peer.py"), "bench-" + role, hj, str(n)]
         if role == "put":
@@ -70,7 +77,7 @@ def main():
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     a = ap.parse_args()
     gobin = go_peer_binary(a.go_peer)
-    pairs = [("py", "py"), ("py", "go"), ("go", "py"), ("go", "go")]
+    pairs = [("py", "py"), ("py", "go"), ("py", "raw"), ("go", "py"), ("go", "go")]
     runs = {p: [] for p in pairs}
     for _ in range(a.rounds):
         for p in pairs:
@@ -83,7 +90,7 @@ def main():
     print("Python %s, %d items of %d bytes, median of %d rounds" % (sys.version.split()[0], a.n, a.size, a.rounds))
     print("| producer → consumer | items/s | vs Python → Python |")
     print("|---|---:|---:|")
-    names = {"py": "Python", "go": "Go"}
+    names = {"py": "Python", "go": "Go", "raw": "raw pipe reader (limit)"}
     for p in pairs:
         print("| %s → %s | %d | %.2f× |" % (names[p[0]], names[p[1]], best[p], best[p] / base))
 
