@@ -53,23 +53,11 @@ func benchRole(spec benchSpec) (map[string]any, error) {
 	case "rawecho":
 		return nil, rawEcho(spec.R, spec.W)
 	case "rawget": // frames read with plain read(2), no locks, no unpickling
-		buf := make([]byte, 1<<20)
-		if err := readAll(spec.R, buf[:4]); err != nil {
+		el, err := rawReadFrames(spec.R, spec.N)
+		if err != nil {
 			return nil, err
 		}
-		if err := readAll(spec.R, buf[4:4+binary.BigEndian.Uint32(buf[:4])]); err != nil {
-			return nil, err
-		}
-		start := time.Now()
-		for i := 1; i < spec.N; i++ {
-			if err := readAll(spec.R, buf[:4]); err != nil {
-				return nil, err
-			}
-			if err := readAll(spec.R, buf[4:4+binary.BigEndian.Uint32(buf[:4])]); err != nil {
-				return nil, err
-			}
-		}
-		return map[string]any{"seconds": time.Since(start).Seconds(), "n": spec.N - 1}, nil
+		return map[string]any{"seconds": el.Seconds(), "n": spec.N - 1}, nil
 	case "rawput":
 		frame := benchFrameSize(spec.Size)
 		for i := 0; i < spec.N; i++ {
@@ -151,6 +139,25 @@ func rawEcho(r, w int) error {
 	}
 }
 
+// rawReadFrames reads n frames from fd with the minimal loop (header, then
+// body, plain read(2)) and returns the time from the first frame to the last.
+func rawReadFrames(fd, n int) (time.Duration, error) {
+	buf := make([]byte, 1<<20)
+	var start time.Time
+	for i := 0; i < n; i++ {
+		if err := readAll(fd, buf[:4]); err != nil {
+			return 0, err
+		}
+		if err := readAll(fd, buf[4:4+binary.BigEndian.Uint32(buf[:4])]); err != nil {
+			return 0, err
+		}
+		if i == 0 {
+			start = time.Now()
+		}
+	}
+	return time.Since(start), nil
+}
+
 // benchFrameSize is the frame a Queue writes for a bytes item of size bytes.
 func benchFrameSize(size int) []byte {
 	p, err := pickle.Marshal(make([]byte, size))
@@ -170,21 +177,10 @@ func throughputAcross(t *testing.T, n int, raw bool) float64 {
 		defer r.Close()
 		cmd := startPeer(t, benchSpec{Role: "rawput", N: n, Size: len(benchPayload), W: 3}, w)
 		w.Close()
-		var hdr [4]byte
-		body := make([]byte, 4096)
-		var start time.Time
-		for i := 0; i < n; i++ {
-			if err := readAll(int(r.Fd()), hdr[:]); err != nil {
-				t.Fatal(err)
-			}
-			if err := readAll(int(r.Fd()), body[:binary.BigEndian.Uint32(hdr[:])]); err != nil {
-				t.Fatal(err)
-			}
-			if i == 0 {
-				start = time.Now()
-			}
+		el, err := rawReadFrames(int(r.Fd()), n)
+		if err != nil {
+			t.Fatal(err)
 		}
-		el := time.Since(start)
 		_ = cmd.Wait()
 		return float64(n-1) / el.Seconds()
 	}

@@ -72,30 +72,16 @@ func nowaitRefused(err error) bool {
 // unix.EAGAIN when the pipe is empty, or 0 with io.EOF when every write end
 // is closed.
 func (p *pipeEnd) tryRead(b []byte) (int, error) {
-	for {
-		var n int
-		var err error
-		if p.nowait.Load() {
-			var iov [1]unix.Iovec
-			iov[0].Base = &b[0]
-			iov[0].SetLen(len(b))
-			n, err = p.rwNowait(unix.SYS_PREADV2, iov[:])
-			if err != nil && nowaitRefused(err) {
-				p.nowait.Store(false)
-				continue
-			}
-		} else {
-			var ready bool
-			if ready, err = p.poll(unix.POLLIN, 0); err != nil {
-				return 0, err
-			}
-			if !ready {
-				return 0, unix.EAGAIN
-			}
-			n, err = unix.Read(p.fd, b)
-		}
+	for p.nowait.Load() {
+		var iov [1]unix.Iovec
+		iov[0].Base = &b[0]
+		iov[0].SetLen(len(b))
+		n, err := p.rwNowait(unix.SYS_PREADV2, iov[:])
 		switch {
 		case err == unix.EINTR:
+			continue
+		case err != nil && nowaitRefused(err):
+			p.nowait.Store(false)
 			continue
 		case err == nil && n == 0:
 			return 0, io.EOF
@@ -104,6 +90,14 @@ func (p *pipeEnd) tryRead(b []byte) (int, error) {
 		}
 		return n, nil
 	}
+	ready, err := p.poll(unix.POLLIN, 0)
+	if err != nil {
+		return 0, err
+	}
+	if !ready {
+		return 0, unix.EAGAIN
+	}
+	return p.readReady(b)
 }
 
 // readReady reads after poll reported the pipe readable: a plain read(2),
