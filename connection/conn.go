@@ -103,9 +103,14 @@ func newConn(tr transport, readable, writable bool, opts *Options) *Conn {
 
 // NewConn makes a duplex Conn over nc (a TCP or Unix socket, or anything
 // else that is a net.Conn). The Conn owns nc: Close closes it. Deadlines on
-// nc are managed by the Conn from the contexts it is given.
+// nc are managed by the Conn from the contexts it is given. Because nc
+// belongs to this process alone, the Conn reads ahead (a frame's header and
+// a small payload cost one read(2)); File refuses to hand nc over while
+// read-ahead input is waiting.
 func NewConn(nc net.Conn, opts *Options) *Conn {
-	c := newConn(newPollerTransport(nc, nil), true, true, opts)
+	tr := newPollerTransport(nc, nil)
+	tr.readAhead = true
+	c := newConn(tr, true, true, opts)
 	c.remote = nc.RemoteAddr()
 	return c
 }

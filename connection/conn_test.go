@@ -603,3 +603,60 @@ func TestPipeReopenedPrivately(t *testing.T) {
 	err = c.SendBytes(context.Background(), []byte("x"))
 	require.True(t, isPeerGone(err), "%v", err)
 }
+
+// TestConnReadAhead: a socket Conn reads ahead, so frames sent back to back
+// (small, large, empty and mixed) must still come out one by one and whole,
+// Poll must see input already read ahead, and File must refuse to hand the
+// socket over while such input waits.
+func TestConnReadAhead(t *testing.T) {
+	ctx := context.Background()
+	a, b := netPair(t, "tcp", "127.0.0.1:0")
+	defer a.Close()
+	defer b.Close()
+	sizes := []int{0, 1, 3, 4, 5, 100, readAheadSize - 4, readAheadSize - 1, readAheadSize, readAheadSize + 1, 3 * readAheadSize, 7, 40001}
+	go func() {
+		for i, n := range sizes {
+			if err := a.SendBytes(ctx, payload(n, byte(i))); err != nil {
+				return
+			}
+		}
+	}()
+	for i, n := range sizes {
+		got, err := b.RecvBytes(ctx, 0)
+		require.NoError(t, err, "frame %d", i)
+		require.Equal(t, payload(n, byte(i)), got, "frame %d (%d bytes)", i, n)
+	}
+
+	// Two small frames arrive in one read; the second is then buffered.
+	require.NoError(t, a.SendBytes(ctx, []byte("one")))
+	require.NoError(t, a.SendBytes(ctx, []byte("two")))
+	require.Eventually(t, func() bool {
+		ok, err := b.Poll(ctx, 0)
+		return err == nil && ok
+	}, 5*time.Second, time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // let "two" arrive before the read
+	got, err := b.RecvBytes(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, "one", string(got))
+	require.True(t, b.tr.(*pollerTransport).buffered(), "both frames came in one read")
+	ok, err := b.Poll(ctx, 0)
+	require.NoError(t, err)
+	require.True(t, ok, "input read ahead is input")
+	_, err = b.File()
+	require.Error(t, err, "handing over the socket would lose the buffered frame")
+	got, err = b.RecvBytes(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, "two", string(got))
+	f, err := b.File()
+	require.NoError(t, err)
+	f.Close()
+
+	// The peer closing between frames is io.EOF, after the frames it sent.
+	require.NoError(t, a.SendBytes(ctx, []byte("last")))
+	require.NoError(t, a.Close())
+	got, err = b.RecvBytes(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, "last", string(got))
+	_, err = b.RecvBytes(ctx, 0)
+	require.ErrorIs(t, err, io.EOF)
+}

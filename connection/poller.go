@@ -30,7 +30,20 @@ type pollerTransport struct {
 	// one byte, kept here for the next Read.
 	peeked   bool
 	peekByte [1]byte
+
+	// readAhead is set for sockets this process alone owns (NewConn): a
+	// Read may then take more than it was asked for, so a frame's header
+	// and payload, usually one segment, cost one read(2) instead of two.
+	// Never set for a reopened pipe, whose other readers share the stream.
+	readAhead  bool
+	rbuf       []byte // allocated on first use
+	rpos, rend int    // rbuf[rpos:rend] is read but not yet consumed
 }
+
+// readAheadSize is the read-ahead buffer of a socket Conn: a manager
+// request or reply with a ~512-byte item fits with room to spare, and a
+// Read of at least this much bypasses the buffer.
+const readAheadSize = 4096
 
 // deadlineRW is what net.Conn and a pollable *os.File have in common.
 type deadlineRW interface {
@@ -141,9 +154,30 @@ func (t *pollerTransport) Read(p []byte) (int, error) {
 		t.peeked = false
 		return 1, nil
 	}
-	n, err := t.c.Read(p)
-	return n, mapNetError(t.r.ctx, err)
+	if t.rpos < t.rend {
+		n := copy(p, t.rbuf[t.rpos:t.rend])
+		t.rpos += n
+		return n, nil
+	}
+	if !t.readAhead || len(p) >= readAheadSize || len(p) == 0 {
+		n, err := t.c.Read(p)
+		return n, mapNetError(t.r.ctx, err)
+	}
+	if t.rbuf == nil {
+		t.rbuf = make([]byte, readAheadSize)
+	}
+	n, err := t.c.Read(t.rbuf)
+	t.rpos, t.rend = 0, n
+	m := copy(p, t.rbuf[:n])
+	t.rpos = m
+	if m > 0 {
+		return m, nil // an error comes back on the next Read
+	}
+	return 0, mapNetError(t.r.ctx, err)
 }
+
+// buffered reports whether read-ahead input is waiting.
+func (t *pollerTransport) buffered() bool { return t.rpos < t.rend }
 
 func (t *pollerTransport) Write(p []byte) (int, error) {
 	n, err := t.c.Write(p)
@@ -151,7 +185,7 @@ func (t *pollerTransport) Write(p []byte) (int, error) {
 }
 
 func (t *pollerTransport) poll(ctx context.Context, timeout time.Duration) (bool, error) {
-	if t.peeked {
+	if t.peeked || t.buffered() {
 		return true, nil
 	}
 	if t.rc != nil && timeout == 0 {
@@ -240,6 +274,9 @@ func (t *pollerTransport) fd() int {
 func (t *pollerTransport) file() (*os.File, error) {
 	if t.orig != nil {
 		return dupFile(t.orig)
+	}
+	if t.buffered() {
+		return nil, errors.New("connection: input already read ahead from the socket would be lost; receive it before taking the descriptor")
 	}
 	if f, ok := t.c.(interface{ File() (*os.File, error) }); ok {
 		return f.File()
