@@ -134,6 +134,80 @@ func BenchmarkPutGet16(b *testing.B) {
 	b.ReportMetric(float64(2*b.N)/time.Since(start).Seconds(), "ops/s")
 }
 
+// BenchmarkBareTCPPutGet16 is the ceiling for BenchmarkPutGet16: 16
+// goroutines, each with its own loopback TCP connection to an echo
+// goroutine, exchanging frames of a put's and a get's request and reply
+// sizes with bare reads and writes (no pickling, no queue). ops/s counts
+// the exchanges, as BenchmarkPutGet16 counts puts and gets.
+func BenchmarkBareTCPPutGet16(b *testing.B) {
+	put, err := encodeRequest("c000123456", "put", pickle.Tuple{item512}, nil)
+	require.NoError(b, err)
+	putRep, err := encodeReply(KindReturn, nil)
+	require.NoError(b, err)
+	get, err := encodeRequest("c000123456", "get", nil, nil)
+	require.NoError(b, err)
+	getRep, err := encodeReply(KindReturn, item512)
+	require.NoError(b, err)
+	sizes := [4]int{len(put) + 4, len(putRep) + 4, len(get) + 4, len(getRep) + 4}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 1024)
+				for {
+					for k := 0; k < 4; k += 2 {
+						if _, err := io.ReadFull(c, buf[:sizes[k]]); err != nil {
+							return
+						}
+						if _, err := c.Write(buf[:sizes[k+1]]); err != nil {
+							return
+						}
+					}
+				}
+			}()
+		}
+	}()
+	const workers = 16
+	conns := make([]net.Conn, workers)
+	for i := range conns {
+		conns[i], err = net.Dial("tcp", l.Addr().String())
+		require.NoError(b, err)
+		defer conns[i].Close()
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1024)
+			for next.Add(1) <= int64(b.N) {
+				for k := 0; k < 4; k += 2 {
+					if _, err := c.Write(buf[:sizes[k]]); err != nil {
+						b.Error(err)
+						return
+					}
+					if _, err := io.ReadFull(c, buf[:sizes[k+1]]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(2*b.N)/time.Since(start).Seconds(), "ops/s")
+}
+
 // rss reads the resident set size of this process.
 func rss(t testing.TB) int64 {
 	b, err := os.ReadFile("/proc/self/status")

@@ -132,7 +132,7 @@ def go_bench(args):
     subprocess.run(["go", "test", "-c", "-o", "/tmp/mpbridge-manager.test", "./manager/"], cwd=root, check=True)
     cmd = ["/tmp/mpbridge-manager.test", "-test.run", "^$", "-test.benchtime", "1s",
            "-test.count", str(args.repeat * 2 - 1)]
-    out = subprocess.run(cmd + ["-test.bench", "QsizeRoundTrip|BareTCPRoundTrip"],
+    out = subprocess.run(cmd + ["-test.bench", "QsizeRoundTrip|BareTCPRoundTrip|BareTCPPutGet16"],
                          cwd=os.path.join(root, "manager"), capture_output=True, text=True)
     port = free_port()
     server = start_server("go", args, port)
@@ -201,6 +201,11 @@ def main():
         print("| 16 goroutines put/get, one Go process, against mpbridge serve | %.0f ops/s |" % ops)
         if py16:
             print("| … against 16 Python processes on a Python server (%.0f ops/s) | %.2f× |" % (py16, ops / py16))
+        bare16 = res["BareTCPPutGet16"][1]
+        print("| ceiling: 16 bare TCP connections exchanging frames of the same sizes, one process | %.0f ops/s |" % bare16)
+        print("| 16 goroutines put/get against that ceiling | %.0f%% |" % (100 * ops / bare16))
+        if py16:
+            print("| the ceiling against 16 Python processes on a Python server | %.2f× |" % (bare16 / py16))
 
 
 if __name__ == "__main__":
