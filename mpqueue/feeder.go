@@ -79,6 +79,7 @@ func (fd *feeder) give(f *outFrame) error {
 		n, err := fd.pq.w.tryWrite(appendIovec(appendIovec(iovs[:0], f.hdr[:f.hlen]), f.payload))
 		switch {
 		case err == nil && n == f.size():
+			f.recycle()
 			return fd.pq.wlock.Release()
 		case err == nil && n > 0:
 			// Started: the goroutine finishes it, keeping the lock.
@@ -210,6 +211,9 @@ func (fd *feeder) write(batch []*outFrame, off int) error {
 	fd.mu.Lock()
 	fd.inBatch = nil
 	fd.mu.Unlock()
+	for _, f := range batch[:fw.done] {
+		f.recycle()
+	}
 	return nil
 }
 

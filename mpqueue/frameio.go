@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -203,6 +204,26 @@ type outFrame struct {
 	hdr     [12]byte
 	hlen    int
 	payload []byte
+	buf     *[]byte // payload's storage, from payloadPool; nil if not pooled
+}
+
+// payloadPool recycles the buffers items are pickled into: a frame's
+// payload is needed only until the frame is on the pipe, so a written
+// frame gives its buffer back (recycle) and a busy producer pickles
+// without allocating.
+var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledPayload bounds the buffers kept for reuse.
+const maxPooledPayload = 64 << 10
+
+// recycle gives the payload buffer of a frame written in full back to
+// payloadPool. The frame must not be written again.
+func (f *outFrame) recycle() {
+	if f.buf != nil && cap(f.payload) <= maxPooledPayload {
+		*f.buf = f.payload[:0]
+		payloadPool.Put(f.buf)
+	}
+	f.buf, f.payload = nil, nil
 }
 
 func newOutFrame(item any, payload []byte) *outFrame {

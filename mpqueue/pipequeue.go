@@ -297,12 +297,18 @@ func decode(data []byte) (any, error) {
 }
 
 // encode pickles item into a frame: header, then the pickle.
+// The payload is pickled into a buffer from payloadPool, which the writer
+// recycles once the frame is written.
 func encode(item any) (*outFrame, error) {
-	p, err := pickle.Marshal(item)
+	bp := payloadPool.Get().(*[]byte)
+	p, err := pickle.AppendDumps((*bp)[:0], item, nil)
 	if err != nil {
+		payloadPool.Put(bp)
 		return nil, fmt.Errorf("mpqueue: cannot pickle %T: %w", item, err)
 	}
-	return newOutFrame(item, p), nil
+	f := newOutFrame(item, p)
+	f.buf = bp
+	return f, nil
 }
 
 // empty reports whether nothing is readable on the pipe (Python's

@@ -60,7 +60,10 @@ func (q *SimpleQueue) Put(ctx context.Context, item any) error {
 		return err
 	}
 	w := &waiter{ctx: ctx, closing: q.closing}
-	_, _, sr, err := q.w.writeFrames(w, []*outFrame{frame}, 0)
+	done, _, sr, err := q.w.writeFrames(w, []*outFrame{frame}, 0)
+	if done == 1 {
+		frame.recycle()
+	}
 	if rerr := q.wlock.Release(); err == nil {
 		err = rerr
 	}

@@ -127,6 +127,28 @@ func DumpsOptions(v any, opts *EncodeOptions) ([]byte, error) {
 	return out, nil
 }
 
+// AppendDumps appends the pickle of v (as DumpsOptions makes it) to dst
+// and returns the extended slice, like strconv.AppendInt: a caller that
+// reuses dst's storage pickles without allocating. On error it returns dst
+// unchanged in length (bytes past len(dst) may have been written).
+func AppendDumps(dst []byte, v any, opts *EncodeOptions) ([]byte, error) {
+	e := encoderPool.Get().(*encodeState)
+	defer encoderPool.Put(e)
+	if err := e.configure(opts); err != nil {
+		return dst, err
+	}
+	own := e.buf
+	e.buf = dst
+	err := e.dumpAppend(v)
+	out := e.buf
+	e.buf = own
+	e.reset()
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
 // Marshal encodes v at DefaultProtocol.
 func Marshal(v any) ([]byte, error) { return Dumps(v, DefaultProtocol) }
 

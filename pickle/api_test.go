@@ -3,6 +3,7 @@ package pickle
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -162,4 +163,36 @@ func TestDumpsNilPointers(t *testing.T) {
 	v, err := Loads(data)
 	require.NoError(t, err)
 	require.Same(t, v.(Tuple)[0], v.(Tuple)[1], "an exception and its Object are one object")
+}
+
+// TestAppendDumps: AppendDumps adds exactly what DumpsOptions returns after
+// the bytes already in dst, at every protocol and across frame boundaries,
+// and allocates nothing when dst has room.
+func TestAppendDumps(t *testing.T) {
+	big := make([]any, 0, 20000)
+	for i := range 20000 {
+		big = append(big, fmt.Sprintf("item %d", i))
+	}
+	values := []any{nil, int64(7), "text", []byte("bytes"), Tuple{"a", &List{int64(1), 2.5}}, big}
+	for proto := 0; proto <= HighestProtocol; proto++ {
+		for i, v := range values {
+			opts := &EncodeOptions{Protocol: proto}
+			want, err := DumpsOptions(v, opts)
+			require.NoError(t, err)
+			for _, prefix := range [][]byte{nil, []byte("head"), make([]byte, 3, 1<<20)} {
+				got, err := AppendDumps(prefix, v, opts)
+				require.NoError(t, err)
+				require.Equal(t, string(prefix), string(got[:len(prefix)]), "protocol %d value %d", proto, i)
+				require.Equal(t, want, got[len(prefix):], "protocol %d value %d", proto, i)
+			}
+		}
+	}
+	buf := make([]byte, 0, 1024)
+	var req any = Tuple{nil, "put", Tuple{"x"}}
+	allocs := testing.AllocsPerRun(100, func() {
+		buf, _ = AppendDumps(buf[:0], req, nil)
+	})
+	require.Zero(t, allocs)
+	_, err := AppendDumps([]byte("keep"), make(chan int), nil)
+	require.Error(t, err)
 }

@@ -144,6 +144,11 @@ func (e *encodeState) reset() {
 // dump writes one whole pickle of v to e.buf.
 func (e *encodeState) dump(v any) error {
 	e.buf = e.buf[:0]
+	return e.dumpAppend(v)
+}
+
+// dumpAppend appends one whole pickle of v to e.buf, after what it holds.
+func (e *encodeState) dumpAppend(v any) error {
 	e.frameStart, e.framing = -1, false
 	if e.proto >= 2 {
 		e.buf = append(e.buf, opPROTO, byte(e.proto))
