@@ -309,11 +309,37 @@ func goProxyTranscript(t *testing.T, addr string, key []byte) []string {
 	vs, err = l.Values(ctx)
 	rec("list final", vs, err)
 
-	// nested: a dict holding the list proxy keeps the list alive
+	// nested: a dict holding the list proxy keeps the list alive, and
+	// reading it back gives a list proxy, as d['l'] does in Python
 	rec("nested set", nil, d.Set(ctx, "l", l))
 	require.NoError(t, l.Close())
 	v, err = d.Get(ctx, "l")
 	rec("nested get type", PyTypeNameOf(v), err)
+	if nl, ok := v.(*manager.ListProxy); ok {
+		rec("nested append", nil, nl.Append(ctx, "via nested"))
+		vs, err = nl.Values(ctx)
+		rec("nested values", vs, err)
+		require.NoError(t, nl.Close())
+	}
+	// deeper: a dict proxy inside a tuple inside a list (pickled twice by
+	// the Go side, so rebuilt as two proxies)
+	d2, err := c.Dict(ctx, mgrKwargs("inner", int64(1)))
+	require.NoError(t, err)
+	rec("nested deep set", nil, d.Set(ctx, "deep", &pickle.List{pickle.Tuple{"t", d2, d2}}))
+	require.NoError(t, d2.Close())
+	v, err = d.Get(ctx, "deep")
+	if lst, ok := v.(*pickle.List); ok && len(*lst) == 1 {
+		if tup, ok := (*lst)[0].(pickle.Tuple); ok && len(tup) == 3 {
+			rec("nested deep types", pickle.Tuple{PyTypeNameOf(tup[1]), tup[1] == tup[2]}, err)
+			if nd, ok := tup[1].(*manager.DictProxy); ok {
+				iv, err := nd.Get(ctx, "inner")
+				rec("nested deep get", iv, err)
+				require.NoError(t, nd.Close())
+			}
+		}
+	} else {
+		rec("nested deep get", v, err)
+	}
 
 	// Value, Array, Namespace
 	val, err := c.Value(ctx, "d", 1.5)
@@ -453,9 +479,13 @@ func goProxyTranscript(t *testing.T, addr string, key []byte) []string {
 	return out
 }
 
-// PyTypeNameOf names what a proxy method returned: a nested proxy
-// arrives as the pickled RebuildProxy call.
+// PyTypeNameOf names what a proxy method returned: the Go type of a
+// rebuilt proxy, the callable of a generic object.
 func PyTypeNameOf(v any) string {
+	switch v.(type) {
+	case *manager.Proxy, *manager.ListProxy, *manager.DictProxy, *manager.QueueProxy:
+		return fmt.Sprintf("%T", v)
+	}
 	if o, ok := v.(*pickle.Object); ok {
 		if g, ok := o.Callable.(pickle.Global); ok {
 			return g.Module + "." + g.Name
@@ -491,7 +521,10 @@ func TestSyncProxiesGoClient(t *testing.T) {
 			"cond notified -> True",
 			"cond wait timeout == false ok",
 			"barrier timeout == BrokenBarrierError ok",
-			"nested get type -> 'multiprocessing.managers.RebuildProxy'",
+			"nested get type -> '*manager.ListProxy'",
+			"nested values -> ['first', 2, 3, 'via nested']",
+			"nested deep types -> ('*manager.DictProxy', False)",
+			"nested deep get -> 1",
 		} {
 			require.Contains(t, pyTr, want)
 		}

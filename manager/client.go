@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -148,6 +149,10 @@ func decodeReply(frame []byte) (string, any, error) {
 	if !ok {
 		return "", nil, fmt.Errorf("manager: reply kind is %s: %w", PyTypeName(t[0]), mpbridge.ErrCorrupt)
 	}
+	if kind == KindReturn && bytes.Contains(frame, rebuildProxyName) {
+		// Maybe a pickled proxy inside: Client.result rebuilds it.
+		return kind, withProxies{t[1]}, nil
+	}
 	return kind, t[1], nil
 }
 
@@ -187,7 +192,7 @@ func (c *Client) ServerCall(ctx context.Context, funcname string, args pickle.Tu
 	if kind != KindReturn {
 		return nil, replyError(kind, payload)
 	}
-	return payload, nil
+	return plainPayload(payload), nil
 }
 
 // Dummy checks that the server answers and accepts the authkey.
@@ -364,10 +369,14 @@ func (c *Client) callRaw(ctx context.Context, req []byte, method string) (string
 }
 
 // result converts a method reply into the value Call returns: the
-// #RETURN payload, a new *Proxy for #PROXY, or an error.
-func (c *Client) result(kind string, payload any) (any, error) {
+// #RETURN payload (with the proxies pickled in it rebuilt, as unpickling
+// does in Python), a new *Proxy for #PROXY, or an error.
+func (c *Client) result(ctx context.Context, kind string, payload any) (any, error) {
 	switch kind {
 	case KindReturn:
+		if w, ok := payload.(withProxies); ok {
+			return c.rebuildProxies(ctx, w.v)
+		}
 		return payload, nil
 	case KindProxy:
 		t, ok := payload.(pickle.Tuple)

@@ -148,7 +148,7 @@ func (p *Proxy) Call(ctx context.Context, method string, args pickle.Tuple, kwar
 	if err != nil {
 		return nil, err
 	}
-	return p.client.result(kind, payload)
+	return p.client.result(ctx, kind, payload)
 }
 
 // Repr returns repr() of the referent (the __repr__ fallback every server

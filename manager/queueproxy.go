@@ -166,7 +166,7 @@ func (q *QueueProxy) Get(ctx context.Context) (any, error) {
 		// An item that reached an abandoned Get comes first (checked on
 		// every slice, as it may arrive while this Get waits).
 		if item, ok := q.popStash(); ok {
-			return item, nil
+			return q.client.result(ctx, KindReturn, item)
 		}
 		s, expired := q.sliceFor(ctx)
 		if expired {
@@ -186,7 +186,7 @@ func (q *QueueProxy) Get(ctx context.Context) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		v, err := q.client.result(kind, payload)
+		v, err := q.client.result(ctx, kind, payload)
 		if err == nil {
 			return v, nil
 		}
@@ -233,7 +233,7 @@ func (q *QueueProxy) popStash() (any, bool) {
 // error wrapping mpbridge.ErrEmpty.
 func (q *QueueProxy) GetNowait(ctx context.Context) (any, error) {
 	if item, ok := q.popStash(); ok {
-		return item, nil
+		return q.client.result(ctx, KindReturn, item)
 	}
 	v, err := q.Call(ctx, "get_nowait", nil, nil)
 	if err != nil {
@@ -279,7 +279,7 @@ func (q *QueueProxy) Put(ctx context.Context, item any) error {
 		if err != nil {
 			return err
 		}
-		_, err = q.client.result(kind, payload)
+		_, err = q.client.result(ctx, kind, payload)
 		if err == nil {
 			return nil
 		}

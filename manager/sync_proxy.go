@@ -565,7 +565,7 @@ func (o *ownedLock) callOwned(ctx context.Context, method string, args ...any) (
 		o.conn, o.count = nil, 0
 		return nil, fmt.Errorf("manager: %s: %w", method, err)
 	}
-	return o.p.client.result(kind, payload)
+	return o.p.client.result(ctx, kind, payload)
 }
 
 // Acquire blocks until the lock is held by this proxy or ctx ends. It is
