@@ -104,12 +104,16 @@ func newConn(tr transport, readable, writable bool, opts *Options) *Conn {
 // NewConn makes a duplex Conn over nc (a TCP or Unix socket, or anything
 // else that is a net.Conn). The Conn owns nc: Close closes it. Deadlines on
 // nc are managed by the Conn from the contexts it is given. Because nc
-// belongs to this process alone, the Conn reads ahead (a frame's header and
-// a small payload cost one read(2)); File refuses to hand nc over while
-// read-ahead input is waiting.
+// belongs to this process alone, a Conn over a Unix socket reads ahead (a
+// frame's header and a small payload cost one read(2)); File refuses to
+// hand nc over while read-ahead input is waiting.
 func NewConn(nc net.Conn, opts *Options) *Conn {
 	tr := newPollerTransport(nc, nil)
-	tr.readAhead = true
+	// Read-ahead pays on Unix sockets (+35% throughput of 512-byte
+	// frames, +10% round trips); on loopback TCP it made a stream of small
+	// frames 2.7× dearer (a receiver that drains each segment at once is
+	// woken for every one) and round trips no faster, so TCP reads exactly.
+	_, tr.readAhead = nc.(*net.UnixConn)
 	c := newConn(tr, true, true, opts)
 	c.remote = nc.RemoteAddr()
 	return c

@@ -604,13 +604,13 @@ func TestPipeReopenedPrivately(t *testing.T) {
 	require.True(t, isPeerGone(err), "%v", err)
 }
 
-// TestConnReadAhead: a socket Conn reads ahead, so frames sent back to back
+// TestConnReadAhead: a Unix socket Conn reads ahead, so frames sent back to back
 // (small, large, empty and mixed) must still come out one by one and whole,
 // Poll must see input already read ahead, and File must refuse to hand the
 // socket over while such input waits.
 func TestConnReadAhead(t *testing.T) {
 	ctx := context.Background()
-	a, b := netPair(t, "tcp", "127.0.0.1:0")
+	a, b := netPair(t, "unix", "@"+randName())
 	defer a.Close()
 	defer b.Close()
 	sizes := []int{0, 1, 3, 4, 5, 100, readAheadSize - 4, readAheadSize - 1, readAheadSize, readAheadSize + 1, 3 * readAheadSize, 7, 40001}
