@@ -233,6 +233,35 @@ def sc_list(m, rec):
             return x[:]
         rec("sort %r" % (items[:6],), srt)
         rec("sort reverse %r" % (items[:6],), lambda: srt(rev=True))
+    # list.sort(key=...) with the builtin keys the Go server runs
+    import operator
+    for label, items, key, rev in [
+        ("len", ["ccc", "a", "bb", "", "dd"], len, False),
+        ("len reverse", ["ccc", "a", "bb", "", "dd"], len, True),
+        ("abs", [-3, 2.5, -1, True, 2 ** 70, -(2 ** 70)], abs, False),
+        ("str.lower", ["b", "A", "c", "B"], str.lower, False),
+        ("str.upper reverse", ["b", "A", "c", "B"], str.upper, True),
+        ("itemgetter", [(1, "b"), (2, "a"), (0, "b")], operator.itemgetter(1), False),
+        ("itemgetter two", [(1, "b"), (2, "a"), (0, "b")], operator.itemgetter(1, 0), False),
+        ("itemgetter neg", [[1, "b"], [2, "a"]], operator.itemgetter(-1), False),
+        ("itemgetter dict", [{"k": 2}, {"k": 1}], operator.itemgetter("k"), False),
+        ("itemgetter str", ["ba", "ab"], operator.itemgetter(1), False),
+        ("itemgetter missing", [{"k": 2}, {}], operator.itemgetter("k"), False),
+        ("itemgetter range", [(1,), (1, 2)], operator.itemgetter(1), False),
+        ("itemgetter int", [(1,), 5], operator.itemgetter(0), False),
+        ("len error", [1, "a"], len, False),
+        ("abs error", ["a", 1], abs, False),
+        ("lower error", ["a", 1], str.lower, False),
+        ("incomparable keys", [(1, "a"), (2, 3)], operator.itemgetter(1), False),
+    ]:
+        def srtk(items=items, key=key, rev=rev):
+            x = m.list(items)
+            try:
+                x.sort(key=key, reverse=rev)
+            except Exception as e:
+                return repr(e), sorted(map(repr, x[:]))
+            return x[:]
+        rec("sort key %s" % label, srtk)
     rec("getvalue", lambda: m.list([1, [2]])._getvalue())
 
 

@@ -245,8 +245,11 @@ func (l *List) Call(ctx context.Context, owner Owner, method string, args pickle
 		if err != nil {
 			return nil, err
 		}
+		var key func(any) (any, error)
 		if kw[0] != nil {
-			return nil, notImplemented("list.sort(key=...) is not supported")
+			if key, err = keyFunc(kw[0]); err != nil {
+				return nil, err
+			}
 		}
 		reverse := false
 		if kw[1] != nil {
@@ -255,6 +258,9 @@ func (l *List) Call(ctx context.Context, owner Owner, method string, args pickle
 				return nil, typeErr("'%s' object cannot be interpreted as an integer", TypeName(kw[1]))
 			}
 			reverse = n != 0 || over != 0
+		}
+		if key != nil {
+			return nil, sortByKey(l.items, key, reverse)
 		}
 		return nil, sortValues(l.items, reverse)
 	case "clear":

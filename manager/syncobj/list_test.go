@@ -58,7 +58,7 @@ func TestListMethods(t *testing.T) {
 		{method: "__reversed__", args: tuple(int64(1)), want: "TypeError: list.__reversed__() takes no arguments (1 given)"},
 		{method: "sort", args: tuple(int64(1)), want: "TypeError: sort() takes no positional arguments"},
 		{method: "sort", kwargs: kw("foo", int64(1)), want: "TypeError: sort() got an unexpected keyword argument 'foo'"},
-		{method: "sort", kwargs: kw("key", "len"), want: "NotImplementedError: mpbridge cannot run Python code: list.sort(key=...) is not supported"},
+		{method: "sort", kwargs: kw("key", "len"), want: "NotImplementedError: mpbridge cannot run Python code: list.sort(key='len'); the keys it runs are len, abs, str.lower, str.upper and operator.itemgetter(...)"},
 		{method: "nosuch", want: "GoError: AttributeError: 'list' object has no attribute 'nosuch'"},
 	})
 	require.Equal(t, "[1, 2, 3]", l.Repr())
@@ -135,6 +135,54 @@ func TestSortMatchesStableSort(t *testing.T) {
 			lt, err := Less(b, a)
 			require.NoError(t, err)
 			require.False(t, lt, "n=%d i=%d %s > %s", n, i, Repr(a), Repr(b))
+		}
+	}
+}
+
+// TestListSortKey: the builtin keys run on the server, with CPython's
+// results, stability and errors; Python code does not.
+func TestListSortKey(t *testing.T) {
+	g := func(m, n string) pickle.Global { return pickle.Global{Module: m, Name: n} }
+	red := func(c pickle.Global, args ...any) *pickle.Object {
+		return &pickle.Object{Callable: c, Args: pickle.Tuple(args)}
+	}
+	lower := red(g("builtins", "getattr"), g("builtins", "str"), "lower")
+	upperFolded := g("builtins", "str.upper") // how the manager decoder hands getattr(str, "upper") over
+	ig := func(items ...any) *pickle.Object { return red(g("operator", "itemgetter"), items...) }
+	cases := []struct {
+		items []any
+		key   any
+		rev   bool
+		want  string
+	}{
+		{[]any{"ccc", "a", "bb", "", "dd"}, g("builtins", "len"), false, "OK ['', 'a', 'bb', 'dd', 'ccc']"},
+		{[]any{"ccc", "a", "bb", "", "dd"}, g("builtins", "len"), true, "OK ['ccc', 'bb', 'dd', 'a', '']"},
+		{[]any{int64(-3), 2.5, int64(-1), true}, g("builtins", "abs"), false, "OK [-1, True, 2.5, -3]"},
+		{[]any{"b", "A", "c", "B"}, lower, false, "OK ['A', 'b', 'B', 'c']"},
+		{[]any{"b", "A", "c", "B"}, upperFolded, true, "OK ['c', 'b', 'B', 'A']"},
+		{[]any{tuple(int64(1), "b"), tuple(int64(2), "a"), tuple(int64(0), "b")}, ig(int64(1)), false, "OK [(2, 'a'), (1, 'b'), (0, 'b')]"},
+		{[]any{tuple(int64(1), "b"), tuple(int64(2), "a"), tuple(int64(0), "b")}, ig(int64(1), int64(0)), false, "OK [(2, 'a'), (0, 'b'), (1, 'b')]"},
+		{[]any{tuple(int64(1), "b"), tuple(int64(2), "a")}, ig(int64(-1)), false, "OK [(2, 'a'), (1, 'b')]"},
+		{[]any{int64(1), "a"}, g("builtins", "len"), false, "TypeError: object of type 'int' has no len()"},
+		{[]any{"a", int64(1)}, g("builtins", "abs"), false, "TypeError: bad operand type for abs(): 'str'"},
+		{[]any{int64(1)}, lower, false, "TypeError: descriptor 'lower' for 'str' objects doesn't apply to a 'int' object"},
+		{[]any{tuple(int64(1)), tuple(int64(1), int64(2))}, ig(int64(1)), false, "IndexError: tuple index out of range"},
+		{[]any{tuple(int64(1)), int64(5)}, ig(int64(0)), false, "TypeError: 'int' object is not subscriptable"},
+		{[]any{tuple(int64(1)), tuple(int64(2))}, ig("x"), false, "TypeError: tuple indices must be integers or slices, not str"},
+		{[]any{int64(1), "a"}, g("builtins", "str"), false, "NotImplementedError: mpbridge cannot run Python code: list.sort(key=<class 'str'>); the keys it runs are len, abs, str.lower, str.upper and operator.itemgetter(...)"},
+	}
+	for _, c := range cases {
+		l := mustObj[*List](t)(NewList(tuple(list(c.items...)), nil))
+		kwargs := kw("key", c.key)
+		if c.rev {
+			kwargs = kw("key", c.key, "reverse", true)
+		}
+		want := c.want
+		if want[:2] == "OK" {
+			runSteps(t, l, []step{{method: "sort", kwargs: kwargs, want: "OK None"}, {method: "__getitem__", args: tuple(slice(nil, nil, nil)), want: want}})
+		} else {
+			before := "OK " + Repr(list(c.items...))
+			runSteps(t, l, []step{{method: "sort", kwargs: kwargs, want: want}, {method: "__getitem__", args: tuple(slice(nil, nil, nil)), want: before}})
 		}
 	}
 }

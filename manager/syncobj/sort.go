@@ -15,7 +15,7 @@ func sortValues(items []any, reverse bool) error {
 	if reverse {
 		reverseValues(items)
 	}
-	err := timsort(items)
+	err := timsort(items, Less)
 	if reverse {
 		reverseValues(items)
 	}
@@ -38,12 +38,15 @@ func minRun(n int) int {
 	return n + r
 }
 
-func timsort(a []any) error {
+// lessFunc is Python's "<" on the things being sorted.
+type lessFunc func(a, b any) (bool, error)
+
+func timsort(a []any, lessFn lessFunc) error {
 	n := len(a)
 	minrun := minRun(n)
 	var runs [][2]int // start, length
 	for lo := 0; lo < n; {
-		rn, desc, err := countRun(a[lo:])
+		rn, desc, err := countRun(a[lo:], lessFn)
 		if err != nil {
 			return err
 		}
@@ -52,7 +55,7 @@ func timsort(a []any) error {
 		}
 		if rn < minrun {
 			force := min(minrun, n-lo)
-			if err := binarySort(a[lo:lo+force], rn); err != nil {
+			if err := binarySort(a[lo:lo+force], rn, lessFn); err != nil {
 				return err
 			}
 			rn = force
@@ -71,7 +74,7 @@ func timsort(a []any) error {
 			}
 			s, l1, l2 := runs[i][0], runs[i][1], runs[i+1][1]
 			var err error
-			tmp, err = mergeRuns(a[s:s+l1+l2], l1, tmp)
+			tmp, err = mergeRuns(a[s:s+l1+l2], l1, tmp, lessFn)
 			if err != nil {
 				return err
 			}
@@ -84,18 +87,18 @@ func timsort(a []any) error {
 
 // countRun is CPython's count_run: the length of the run at the start of
 // a, ascending (a[0] <= a[1] <= ...) or strictly descending.
-func countRun(a []any) (n int, descending bool, err error) {
+func countRun(a []any, lessFn lessFunc) (n int, descending bool, err error) {
 	if len(a) == 1 {
 		return 1, false, nil
 	}
-	lt, err := Less(a[1], a[0])
+	lt, err := lessFn(a[1], a[0])
 	if err != nil {
 		return 0, false, err
 	}
 	n = 2
 	if lt {
 		for ; n < len(a); n++ {
-			lt, err := Less(a[n], a[n-1])
+			lt, err := lessFn(a[n], a[n-1])
 			if err != nil {
 				return 0, false, err
 			}
@@ -106,7 +109,7 @@ func countRun(a []any) (n int, descending bool, err error) {
 		return n, true, nil
 	}
 	for ; n < len(a); n++ {
-		lt, err := Less(a[n], a[n-1])
+		lt, err := lessFn(a[n], a[n-1])
 		if err != nil {
 			return 0, false, err
 		}
@@ -119,7 +122,7 @@ func countRun(a []any) (n int, descending bool, err error) {
 
 // binarySort is CPython's binarysort: a[:start] is sorted; insert the
 // rest one by one after the last item not greater than it.
-func binarySort(a []any, start int) error {
+func binarySort(a []any, start int, lessFn lessFunc) error {
 	if start == 0 {
 		start = 1
 	}
@@ -128,7 +131,7 @@ func binarySort(a []any, start int) error {
 		l, r := 0, start
 		for l < r {
 			p := l + (r-l)/2
-			lt, err := Less(pivot, a[p])
+			lt, err := lessFn(pivot, a[p])
 			if err != nil {
 				return err
 			}
@@ -145,11 +148,11 @@ func binarySort(a []any, start int) error {
 }
 
 // mergeRuns merges the sorted a[:mid] and a[mid:] stably.
-func mergeRuns(a []any, mid int, tmp []any) ([]any, error) {
+func mergeRuns(a []any, mid int, tmp []any, lessFn lessFunc) ([]any, error) {
 	tmp = append(tmp[:0], a[:mid]...)
 	i, j, k := 0, mid, 0
 	for i < len(tmp) && j < len(a) {
-		lt, err := Less(a[j], tmp[i])
+		lt, err := lessFn(a[j], tmp[i])
 		if err != nil {
 			// Keep every item: put back what is left of the left run.
 			copy(a[k:], tmp[i:])
@@ -166,4 +169,37 @@ func mergeRuns(a []any, mid int, tmp []any) ([]any, error) {
 	}
 	copy(a[k:], tmp[i:])
 	return tmp, nil
+}
+
+// keyed is an item with its sort key, for list.sort(key=...).
+type keyed struct{ k, v any }
+
+func lessKeyed(a, b any) (bool, error) { return Less(a.(*keyed).k, b.(*keyed).k) }
+
+// sortByKey is list.sort(key=key, reverse=reverse): every key is computed
+// first (one that raises leaves the list as it was, as in CPython), then
+// the items are sorted by their keys exactly as sortValues sorts items.
+func sortByKey(items []any, key func(any) (any, error), reverse bool) error {
+	pairs := make([]any, len(items))
+	for i, v := range items {
+		k, err := key(v)
+		if err != nil {
+			return err
+		}
+		pairs[i] = &keyed{k: k, v: v}
+	}
+	if len(pairs) < 2 {
+		return nil
+	}
+	if reverse {
+		reverseValues(pairs)
+	}
+	err := timsort(pairs, lessKeyed)
+	if reverse {
+		reverseValues(pairs)
+	}
+	for i, p := range pairs {
+		items[i] = p.(*keyed).v
+	}
+	return err
 }
