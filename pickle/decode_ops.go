@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -215,7 +216,7 @@ func (d *decoder) loadLong() error {
 	if n := len(line); n > 0 && line[n-1] == 'L' {
 		line = line[:n-1]
 	}
-	v, err := d.parseInt(line, true)
+	v, err := d.parseInt(line, false)
 	if err != nil {
 		return err
 	}
@@ -277,14 +278,23 @@ func decodeLong(b []byte) any {
 	return v
 }
 
-// parseInt parses a text int as CPython's INT and LONG opcodes do (base
-// 0: 0x, 0o and 0b prefixes, and a leading 0 meaning octal as in strtol).
-func (d *decoder) parseInt(line []byte, base0 bool) (any, error) {
+// parseInt parses a text int as CPython's INT and LONG opcodes do. INT
+// (strtol) first tries C's strtol with base 0: a leading 0 means octal,
+// 0x hex, no underscores, within a C long. Otherwise, and always for LONG,
+// the literal is read as Python's int(s, 0): 0x, 0o and 0b prefixes,
+// underscores between digits, and no leading zero on a nonzero decimal
+// ("010" is 8 for INT, an error for LONG, as in CPython).
+func (d *decoder) parseInt(line []byte, strtol bool) (any, error) {
 	s := trimSpace(string(line))
-	base := 10
-	if base0 {
-		base = 0
+	if strtol && strings.IndexByte(s, '_') < 0 {
+		if i, err := strconv.ParseInt(s, 0, 64); err == nil {
+			return d.box.int(i), nil
+		}
 	}
+	if leadingZeroDecimal(s) {
+		return nil, detail(ErrBadValue, "invalid literal for int() with base 0: %q", clip(s))
+	}
+	base := 0
 	if i, err := strconv.ParseInt(s, base, 64); err == nil {
 		return d.box.int(i), nil
 	}
@@ -302,6 +312,22 @@ func (d *decoder) parseInt(line []byte, base0 bool) (any, error) {
 		return d.box.int(v.Int64()), nil
 	}
 	return v, nil
+}
+
+// leadingZeroDecimal reports whether s, an int literal, is a decimal with
+// a leading zero and a nonzero digit, which Python's int(s, 0) refuses.
+func leadingZeroDecimal(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	if len(s) < 2 || s[0] != '0' {
+		return false
+	}
+	switch s[1] {
+	case 'x', 'X', 'o', 'O', 'b', 'B':
+		return false
+	}
+	return strings.Trim(s, "0_") != ""
 }
 
 func trimSpace(s string) string {

@@ -433,3 +433,35 @@ func TestLoadsLinearTime(t *testing.T) {
 		})
 	}
 }
+
+// TestTextIntBase0: INT reads its literal as C's strtol(s, 0) first and
+// then as Python's int(s, 0); LONG only as int(s, 0). The expectations are
+// CPython 3.8's and 3.12's pickle.loads (a fuzz run found "010" decoded
+// as 8 by LONG, where CPython raises).
+func TestTextIntBase0(t *testing.T) {
+	big20, _ := new(big.Int).SetString("99999999999999999999", 10)
+	cases := []struct {
+		in   string
+		want any // nil: CPython raises ValueError
+	}{
+		{"I010\n.", int64(8)}, {"I0x10\n.", int64(16)}, {"I-010\n.", int64(-8)}, {"I+010\n.", int64(8)},
+		{"I 7\n.", int64(7)}, {"I0b11\n.", int64(3)}, {"I1_0\n.", int64(10)}, {"I0o17\n.", int64(15)},
+		{"I00\n.", false}, {"I0x_1f\n.", int64(31)}, {"I99999999999999999999\n.", big20},
+		{"I0_17\n.", nil}, {"I0100000000000000000000000\n.", nil},
+		{"L010\n.", nil}, {"L0x10L\n.", int64(16)}, {"L00\n.", int64(0)}, {"L-0x10\n.", int64(-16)},
+		{"L1_000L\n.", int64(1000)}, {"L0_0\n.", int64(0)}, {"L 12 \n.", int64(12)},
+	}
+	for _, c := range cases {
+		v, err := Loads([]byte(c.in))
+		if c.want == nil {
+			require.ErrorIs(t, err, ErrBadValue, "%q", c.in)
+			continue
+		}
+		require.NoError(t, err, "%q", c.in)
+		if b, ok := c.want.(*big.Int); ok {
+			require.Equal(t, 0, b.Cmp(v.(*big.Int)), "%q", c.in)
+			continue
+		}
+		require.Equal(t, c.want, v, "%q", c.in)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,10 +136,15 @@ func gopickleLenient(err error) bool {
 }
 
 // gopickleQuirk reports whether data uses an opcode whose gopickle decoding
-// departs from CPython (text opcodes of protocol 0).
+// departs from CPython: the text opcodes of protocol 0, and INT or LONG
+// with a leading zero, which gopickle reads as decimal where CPython's INT
+// reads "010" as octal 8 (strtol) and LONG refuses it (seed
+// d181a69883e4d376).
 func gopickleQuirk(data []byte) bool {
-	return bytes.ContainsAny(data, "VSTU")
+	return bytes.ContainsAny(data, "VSTU") || leadingZeroTextInt.Match(data)
 }
+
+var leadingZeroTextInt = regexp.MustCompile(`[IL][ \t]*[+-]?0[0-9_]`)
 
 // gopickleEquiv reports how our value differs from gopickle's, or nil.
 // Cycles are followed once: a pair of nodes already being compared is
