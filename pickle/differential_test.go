@@ -155,14 +155,16 @@ func gopickleSafe(data []byte) bool {
 //     is not a dictionary" (seed e3a4875125c6859c);
 //   - UNICODE (protocol 0) with a malformed \u escape: gopickle does not
 //     unescape; CPython raises UnicodeDecodeError "truncated \uXXXX escape"
-//     (seed cde79a128b53bb04).
+//     (seed cde79a128b53bb04);
+//   - an unhashable dict key (a dict set as its own key): gopickle stores
+//     it; CPython raises "unhashable type: 'dict'" (seed 84df53d8c7b50235).
 func gopickleLenient(err error) bool {
 	var se *pickle.SyntaxError
 	if !errors.As(err, &se) {
 		return false
 	}
 	switch {
-	case errors.Is(err, pickle.ErrMemoMissing):
+	case errors.Is(err, pickle.ErrMemoMissing), errors.Is(err, pickle.ErrUnhashable):
 		return true
 	case errors.Is(err, pickle.ErrBadValue) && (se.OpName == "BUILD" || se.OpName == "UNICODE"):
 		return true
