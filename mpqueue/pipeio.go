@@ -29,10 +29,10 @@ const pollSlice = 50 * time.Millisecond
 // poll first, then a plain read, or a write of at most PIPE_BUF bytes, which
 // cannot block once poll reported the pipe writable.
 type pipeEnd struct {
-	f       *os.File
-	fd      int
-	nowait  atomic.Bool
-	starved atomic.Bool // the last read at a frame boundary found the pipe empty
+	f         *os.File
+	fd        int
+	nowait    atomic.Bool
+	longWaits atomic.Bool // the last wait at a frame boundary outlasted boundarySpin: sleep at once
 }
 
 func newPipeEnd(f *os.File) *pipeEnd {

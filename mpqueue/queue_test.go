@@ -419,3 +419,40 @@ func TestQueueDescriptorsStayBlocking(t *testing.T) {
 		require.Zero(t, fl&unix.O_NONBLOCK, "fd %d", fd)
 	}
 }
+
+// TestReaderSpinsOnlyForShortWaits: a Get that waited longer than the
+// spin makes the next wait sleep at once (no CPU burnt on slow streams);
+// items that are already there, or come within the spin, turn it back on.
+func TestReaderSpinsOnlyForShortWaits(t *testing.T) {
+	ctx := context.Background()
+	q := testQueue(t, 0)
+	require.False(t, q.r.longWaits.Load(), "a new reader spins")
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		_ = q.Put(ctx, "late")
+	}()
+	start := time.Now()
+	v, err := q.Get(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "late", v)
+	require.GreaterOrEqual(t, time.Since(start), 5*time.Millisecond)
+	require.True(t, q.r.longWaits.Load(), "a 5 ms wait turns the spin off")
+
+	// In a stream the waits are short, which turns the spin on again (a
+	// busy machine can stretch one wait: retry rather than assert one
+	// schedule).
+	require.Eventually(t, func() bool {
+		const n = 2000
+		go func() {
+			for i := 0; i < n; i++ {
+				_ = q.Put(ctx, int64(i))
+			}
+		}()
+		for i := 0; i < n; i++ {
+			if _, err := q.Get(ctx); err != nil {
+				return false
+			}
+		}
+		return !q.r.longWaits.Load()
+	}, 10*time.Second, time.Millisecond)
+}
