@@ -8,14 +8,19 @@ package syncobj
 // Longer lists are cut into such runs and merged, which gives CPython's
 // result whenever the items are consistently ordered. When a comparison
 // fails the items are left in some permutation, as in CPython.
-func sortValues(items []any, reverse bool) error {
+func sortValues(items []any, reverse bool) error { return sortBy(items, reverse, Less) }
+
+// sortBy sorts items with lessFn, reversed as CPython reverses: the list
+// is reversed before and after a stable sort, so equal items keep their
+// order.
+func sortBy(items []any, reverse bool, lessFn lessFunc) error {
 	if len(items) < 2 {
 		return nil
 	}
 	if reverse {
 		reverseValues(items)
 	}
-	err := timsort(items, Less)
+	err := timsort(items, lessFn)
 	if reverse {
 		reverseValues(items)
 	}
@@ -188,16 +193,7 @@ func sortByKey(items []any, key func(any) (any, error), reverse bool) error {
 		}
 		pairs[i] = &keyed{k: k, v: v}
 	}
-	if len(pairs) < 2 {
-		return nil
-	}
-	if reverse {
-		reverseValues(pairs)
-	}
-	err := timsort(pairs, lessKeyed)
-	if reverse {
-		reverseValues(pairs)
-	}
+	err := sortBy(pairs, reverse, lessKeyed)
 	for i, p := range pairs {
 		items[i] = p.(*keyed).v
 	}
