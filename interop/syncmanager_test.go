@@ -336,6 +336,9 @@ func goProxyTranscript(t *testing.T, addr string, key []byte) []string {
 				rec("nested deep get", iv, err)
 				require.NoError(t, nd.Close())
 			}
+			if nd, ok := tup[2].(*manager.DictProxy); ok {
+				require.NoError(t, nd.Close()) // its own reference, like the first
+			}
 		}
 	} else {
 		rec("nested deep get", v, err)
