@@ -660,3 +660,40 @@ func TestConnReadAhead(t *testing.T) {
 	_, err = b.RecvBytes(ctx, 0)
 	require.ErrorIs(t, err, io.EOF)
 }
+
+// TestSocketpairReceiverSpinsOnlyForShortWaits: a receiver on a shared
+// descriptor spins briefly before sleeping only while its waits are short;
+// after a long wait it sleeps at once, and a stream of messages turns the
+// spin back on.
+func TestSocketpairReceiverSpinsOnlyForShortWaits(t *testing.T) {
+	ctx := context.Background()
+	a, b, err := Pipe(true)
+	require.NoError(t, err)
+	defer a.Close()
+	defer b.Close()
+	tr, ok := b.tr.(*fdTransport)
+	require.True(t, ok, "a socketpair end is a shared descriptor")
+	require.False(t, tr.longWaits)
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		_ = a.SendBytes(ctx, []byte("late"))
+	}()
+	got, err := b.RecvBytes(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, "late", string(got))
+	require.True(t, tr.longWaits, "a 5 ms wait turns the spin off")
+	require.Eventually(t, func() bool {
+		const n = 2000
+		go func() {
+			for i := 0; i < n; i++ {
+				_ = a.SendBytes(ctx, []byte("x"))
+			}
+		}()
+		for i := 0; i < n; i++ {
+			if _, err := b.RecvBytes(ctx, 0); err != nil {
+				return false
+			}
+		}
+		return !tr.longWaits
+	}, 10*time.Second, time.Millisecond)
+}
