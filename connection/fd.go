@@ -45,39 +45,6 @@ type fdTransport struct {
 	// After a short read (write), the rest has usually not arrived (has no
 	// room) yet either: wait first rather than fail with EAGAIN.
 	rshort, wshort bool
-	// longWaits: the last wait for input outlasted inputSpin, so the next
-	// one sleeps in poll at once instead of spinning first.
-	longWaits bool
-}
-
-// inputSpin is how long a receiver checks for input without sleeping
-// before it sleeps in poll, while waits are short: a reply that comes
-// within it costs no sleep and wake-up (the peer's send then wakes
-// nobody).
-const inputSpin = 20 * time.Microsecond
-
-// awaitInput waits until the descriptor is readable, spinning on a
-// zero-timeout poll first while recent waits were short.
-func (t *fdTransport) awaitInput() error {
-	start := time.Now()
-	if !t.longWaits {
-		pfd := [1]unix.PollFd{{Fd: int32(t.fdnum), Events: unix.POLLIN}}
-		for {
-			n, err := unix.Poll(pfd[:], 0)
-			if err == nil && n > 0 {
-				return nil
-			}
-			if err != nil && err != unix.EINTR {
-				break // the wait below reports it
-			}
-			if time.Since(start) >= inputSpin || t.closed.Load() {
-				break
-			}
-		}
-	}
-	err := t.wait(t.rctx, unix.POLLIN)
-	t.longWaits = time.Since(start) >= inputSpin
-	return err
 }
 
 // newFdTransport wraps f without touching its mode. f's descriptor is read
@@ -134,7 +101,7 @@ func (t *fdTransport) Read(p []byte) (int, error) {
 	t.frameStart = false
 	if (first && t.waited || t.rshort) && t.nowait.Load() == 1 {
 		t.rshort = false
-		if err := t.awaitInput(); err != nil {
+		if err := t.wait(t.rctx, unix.POLLIN); err != nil {
 			return 0, err
 		}
 	}
@@ -156,7 +123,7 @@ func (t *fdTransport) Read(p []byte) (int, error) {
 			return n, nil
 		case unix.EINTR:
 		case unix.EAGAIN:
-			if err := t.awaitInput(); err != nil {
+			if err := t.wait(t.rctx, unix.POLLIN); err != nil {
 				return 0, err
 			}
 		default:
