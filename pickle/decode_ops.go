@@ -286,22 +286,20 @@ func decodeLong(b []byte) any {
 // ("010" is 8 for INT, an error for LONG, as in CPython).
 func (d *decoder) parseInt(line []byte, strtol bool) (any, error) {
 	s := trimSpace(string(line))
-	if strtol && strings.IndexByte(s, '_') < 0 {
-		if i, err := strconv.ParseInt(s, 0, 64); err == nil {
-			return d.box.int(i), nil
-		}
-	}
-	if leadingZeroDecimal(s) {
+	// strtol's reading: no underscores, a leading 0 means octal. Beyond
+	// a C long it fails and CPython falls back to int(s, 0).
+	cLiteral := strtol && strings.IndexByte(s, '_') < 0
+	i, err := strconv.ParseInt(s, 0, 64)
+	if (err != nil || !cLiteral) && leadingZeroDecimal(s) {
 		return nil, detail(ErrBadValue, "invalid literal for int() with base 0: %q", clip(s))
 	}
-	base := 0
-	if i, err := strconv.ParseInt(s, base, 64); err == nil {
+	if err == nil {
 		return d.box.int(i), nil
 	}
 	if len(s) > maxIntDigits {
 		return nil, detail(ErrLimit, "int literal of more than %d digits", maxIntDigits)
 	}
-	v, ok := new(big.Int).SetString(s, base)
+	v, ok := new(big.Int).SetString(s, 0)
 	if !ok {
 		return nil, detail(ErrBadValue, "invalid int literal %q", clip(s))
 	}

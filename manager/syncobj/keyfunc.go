@@ -85,8 +85,6 @@ func pyAbs(v any) (any, error) {
 			return -x, nil
 		}
 		return x, nil
-	case int:
-		return pyAbs(int64(x))
 	case *big.Int:
 		return new(big.Int).Abs(x), nil
 	case float64:
@@ -131,6 +129,7 @@ func itemgetter(items []any) func(any) (any, error) {
 // getItem is v[key] for the built-in containers, with CPython's errors.
 func getItem(v, key any) (any, error) {
 	var seq []any
+	var runes []rune
 	kind := ""
 	switch x := v.(type) {
 	case pickle.Tuple:
@@ -138,12 +137,7 @@ func getItem(v, key any) (any, error) {
 	case *pickle.List:
 		seq, kind = *x, "list"
 	case string:
-		r := []rune(x)
-		seq = make([]any, len(r))
-		for i, c := range r {
-			seq[i] = string(c)
-		}
-		kind = "string"
+		runes, kind = []rune(x), "string"
 	case *pickle.Dict:
 		if err := checkHashable(key); err != nil {
 			return nil, err
@@ -158,13 +152,16 @@ func getItem(v, key any) (any, error) {
 	if _, ok := asSlice(key); ok {
 		return nil, notImplemented("list.sort(key=operator.itemgetter(<slice>))")
 	}
-	notInt := kind + " indices must be integers or slices, not " + TypeName(key)
+	notInt, n := kind+" indices must be integers or slices, not "+TypeName(key), len(seq)
 	if kind == "string" {
-		notInt = "string indices must be integers" // CPython 3.11+ adds ", not '<type>'"
+		notInt, n = "string indices must be integers", len(runes) // CPython 3.11+ adds ", not '<type>'"
 	}
-	i, err := subscript(key, len(seq), notInt, kind+" index out of range")
+	i, err := subscript(key, n, notInt, kind+" index out of range")
 	if err != nil {
 		return nil, err
+	}
+	if kind == "string" {
+		return string(runes[i]), nil
 	}
 	return seq[i], nil
 }
