@@ -410,7 +410,7 @@ func TestManagerGoJoinsPython(t *testing.T) {
 		require.NoError(t, err)
 		_, err = d.Call(ctx, "__setitem__", pickle.Tuple{"k", int64(1)}, nil)
 		require.NoError(t, err)
-		_, err = d.Call(ctx, "update", nil, kwDict("j", int64(2)))
+		_, err = d.Call(ctx, "update", nil, mgrKwargs("j", int64(2)))
 		require.NoError(t, err)
 		v, err = d.Call(ctx, "__len__", nil, nil)
 		require.NoError(t, err)
@@ -485,14 +485,6 @@ func TestManagerGoJoinsPython(t *testing.T) {
 
 		require.NoError(t, c.Shutdown(ctx))
 	})
-}
-
-func kwDict(pairs ...any) *pickle.Dict {
-	d := pickle.NewDict(len(pairs) / 2)
-	for i := 0; i < len(pairs); i += 2 {
-		_ = d.Set(pairs[i], pairs[i+1])
-	}
-	return d
 }
 
 // A Python client killed while blocked in get does not swallow the next
@@ -696,20 +688,13 @@ func buildMpbridge(t *testing.T) string {
 	return mgrCLI.path
 }
 
-func mgrFreePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // mpbridge serve is a drop-in for a Python BaseManager server process:
 // the README's Python client works against it with every version, the
 // queue command feeds and reads it, and it stops cleanly on SIGTERM and on
 // a shutdown request.
 func TestManagerCLI(t *testing.T) {
 	bin := buildMpbridge(t)
-	port := mgrFreePort(t)
+	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	serve := exec.Command(bin, "serve", "--addr", addr, "--authkey-env", "MPB_AUTHKEY", "--queue", "get_queue", "--queue", "jobs=1")
 	serve.Env = append(os.Environ(), "MPB_AUTHKEY=secret")
@@ -769,7 +754,7 @@ func TestManagerCLI(t *testing.T) {
 
 	// No authkey flag: one is generated and printed; a shutdown request
 	// stops the server.
-	port = mgrFreePort(t)
+	port = freePort(t)
 	addr = fmt.Sprintf("127.0.0.1:%d", port)
 	serve = exec.Command(bin, "serve", "--addr", addr, "--queue", "get_queue")
 	stderr, err := serve.StderrPipe()

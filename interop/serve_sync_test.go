@@ -37,7 +37,7 @@ print(sorted(d.items()), list(l), q.get(), full, ev.is_set(), got, ns.n, v.value
 // so unmodified SyncManager clients of every version use it.
 func TestServeIsSyncManager(t *testing.T) {
 	bin := buildMpbridge(t)
-	port := mgrFreePort(t)
+	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	serve := exec.Command(bin, "serve", "--addr", addr, "--authkey-env", "MPB_AUTHKEY")
 	serve.Env = append(os.Environ(), "MPB_AUTHKEY=secret")

@@ -27,13 +27,12 @@ that other load on the machine hurts both alike.
 import argparse
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import time
 from multiprocessing.managers import SyncManager
 
-from bench_manager import cpu_seconds, free_port
+from bench_manager import cpu_seconds, free_port, wait_port
 
 KEY = bytes.fromhex("6d70627269646765" * 4)
 CTX = multiprocessing.get_context("fork")
@@ -48,17 +47,12 @@ def start_server(kind, mpbridge, port):
                 ".get_server().serve_forever()\n")
         cmd = [sys.executable, "-c", code, str(port), KEY.hex()]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("%s server exited with %s" % (kind, proc.returncode))
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("%s server did not listen" % kind)
+    try:
+        wait_port(port, proc)
+    except RuntimeError:
+        proc.kill()
+        raise
+    return proc
 
 
 def client(workload, objs, idx, start, seconds, results):

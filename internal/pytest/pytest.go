@@ -63,7 +63,16 @@ func All() ([]Python, error) {
 
 func discover() ([]Python, error) {
 	var names []string
-	if env := strings.TrimSpace(os.Getenv("MPBRIDGE_PYTHONS")); env != "" {
+	env := strings.TrimSpace(os.Getenv("MPBRIDGE_PYTHONS"))
+	// A name the user listed and we cannot use is an error, not a version
+	// quietly left out; pyenv may list others (system, 2.7, 3.14).
+	unusable := func(n string) error {
+		if env == "" {
+			return nil
+		}
+		return fmt.Errorf("pytest: MPBRIDGE_PYTHONS names %q, not a CPython 3.8-3.13 (X.Y.Z or an interpreter path)", n)
+	}
+	if env != "" {
 		names = strings.FieldsFunc(env, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })
 	} else {
 		out, err := exec.Command("pyenv", "versions", "--bare").Output()
@@ -83,6 +92,9 @@ func discover() ([]Python, error) {
 			v := strings.TrimSpace(string(out))
 			m := versionRE.FindStringSubmatch(v)
 			if m == nil {
+				if err := unusable(n); err != nil {
+					return nil, err
+				}
 				continue
 			}
 			minor, _ := strconv.Atoi(m[1])
@@ -90,11 +102,14 @@ func discover() ([]Python, error) {
 			continue
 		}
 		m := versionRE.FindStringSubmatch(n)
-		if m == nil {
-			continue
+		minor := 0
+		if m != nil {
+			minor, _ = strconv.Atoi(m[1])
 		}
-		minor, _ := strconv.Atoi(m[1])
-		if minor < 8 || minor > 13 {
+		if m == nil || minor < 8 || minor > 13 {
+			if err := unusable(n); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if root == "" {
