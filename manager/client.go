@@ -290,7 +290,7 @@ func (c *Client) Create(ctx context.Context, typeid string, args pickle.Tuple, k
 	if err != nil {
 		return nil, err
 	}
-	return c.newProxy(Token{Typeid: typeid, Address: pyAddress(c.addr), ID: ident}, exposed), nil
+	return c.newProxy(Token{Typeid: typeid, Address: c.addr.Python(), ID: ident}, exposed), nil
 }
 
 // channel returns an idle method-call connection or opens a new one
@@ -393,7 +393,7 @@ func (c *Client) result(ctx context.Context, kind string, payload any) (any, err
 		}
 		// As BaseProxy._callmethod: the token's address is replaced by the
 		// one this client reached the server at.
-		tok.Address = pyAddress(c.addr)
+		tok.Address = c.addr.Python()
 		return c.newProxy(tok, exposed), nil
 	}
 	return nil, replyError(kind, payload)

@@ -70,13 +70,17 @@ func parseRequest(v any) (request, *pickle.Exception) {
 	return req, nil
 }
 
+// noKwargs is the empty kwargs dict of a request that has none; it is only
+// ever read (encoded), so one serves every request.
+var noKwargs = pickle.NewDict(0)
+
 // encodeRequest pickles a request tuple.
 func encodeRequest(id any, method string, args pickle.Tuple, kwargs *pickle.Dict) ([]byte, error) {
 	if args == nil {
 		args = pickle.Tuple{}
 	}
 	if kwargs == nil {
-		kwargs = pickle.NewDict(0)
+		kwargs = noKwargs
 	}
 	return pickle.Dumps(pickle.Tuple{id, method, args, kwargs}, pickle.DefaultProtocol)
 }

@@ -23,6 +23,8 @@ func TestSpliceReply(t *testing.T) {
 		for _, proto := range []int{2, 3, 4, 5} {
 			item, err := pickle.Dumps(v, proto)
 			require.NoError(t, err)
+			_, ok := spliceReply(KindReturn, item)
+			require.True(t, ok, "proto %d %T is spliced, not decoded and re-encoded", proto, v)
 			spliced, err := encodeReply(KindReturn, Raw{Pickle: item})
 			require.NoError(t, err)
 			kind, payload, err := decodeReply(spliced)

@@ -68,7 +68,7 @@ func (c *Client) ProxyFor(ctx context.Context, tok Token, exposed []string, incr
 	if tok.ID == "" {
 		return nil, fmt.Errorf("manager: proxy of %s: empty ident: %w", tok, mpbridge.ErrCorrupt)
 	}
-	tok.Address = pyAddress(c.addr)
+	tok.Address = c.addr.Python()
 	exposed = slices.Clone(exposed)
 	if !incref {
 		return &Proxy{client: c, token: tok, exposed: exposed}, nil
@@ -99,11 +99,7 @@ func (p *Proxy) PickleReduce() (*pickle.Object, error) {
 	kw := pickle.NewDict(1)
 	var names any
 	if p.exposed != nil {
-		t := make(pickle.Tuple, len(p.exposed))
-		for i, n := range p.exposed {
-			t[i] = n
-		}
-		names = t
+		names = toTuple(p.exposed)
 	}
 	if err := kw.Set("exposed", names); err != nil {
 		return nil, err
@@ -114,7 +110,7 @@ func (p *Proxy) PickleReduce() (*pickle.Object, error) {
 // rebuildProxyObject is RebuildProxy(managers.class, tok, 'pickle', kwds).
 func rebuildProxyObject(class string, tok Token, kwds *pickle.Dict) *pickle.Object {
 	return &pickle.Object{
-		Callable: pickle.Global{Module: "multiprocessing.managers", Name: "RebuildProxy"},
+		Callable: rebuildProxy,
 		Kind:     pickle.Reduce,
 		Args: pickle.Tuple{
 			pickle.Global{Module: "multiprocessing.managers", Name: class},

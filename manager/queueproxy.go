@@ -156,8 +156,6 @@ func (q *QueueProxy) drain(conn *connection.Conn, wait time.Duration) (string, a
 	return kind, payload, nil
 }
 
-func secs(d time.Duration) float64 { return d.Seconds() }
-
 // Get removes and returns the next item, waiting while the queue is empty.
 // With a context deadline it fails with an error wrapping mpbridge.ErrEmpty
 // once the deadline passes; without one it waits until ctx is cancelled.
@@ -172,7 +170,7 @@ func (q *QueueProxy) Get(ctx context.Context) (any, error) {
 		if expired {
 			return nil, q.errf("get", deadlineErr(ExcEmpty(), ctx))
 		}
-		req, err := encodeRequest(q.token.ID, "get", pickle.Tuple{true, secs(s)}, nil)
+		req, err := encodeRequest(q.token.ID, "get", pickle.Tuple{true, s.Seconds()}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -253,7 +251,7 @@ func (q *QueueProxy) Put(ctx context.Context, item any) error {
 		if expired {
 			return q.errf("put", deadlineErr(ExcFull(), ctx))
 		}
-		req, err := encodeRequest(q.token.ID, "put", pickle.Tuple{item, true, secs(s)}, nil)
+		req, err := encodeRequest(q.token.ID, "put", pickle.Tuple{item, true, s.Seconds()}, nil)
 		if err != nil {
 			return q.errf("put", err)
 		}

@@ -188,7 +188,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 func (s *Server) Serve(ctx context.Context, l *connection.Listener) error {
 	s.addrMu.Lock()
 	if s.addr == nil {
-		s.addr = pyAddress(l.Addr())
+		s.addr = l.Addr().Python()
 	}
 	s.addrMu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
@@ -600,7 +600,6 @@ func undelivered(res any) {
 
 // call is a method call ready to run.
 type call struct {
-	ident  string
 	method string
 	e      *entry
 	req    request
@@ -636,10 +635,10 @@ func (s *Server) prepareCall(frame []byte) (*call, []byte) {
 	}
 	method, ok := req.method.(string)
 	if !ok || !e.exposed[method] {
-		return nil, s.fallback(e, req.method, req, fmt.Sprintf("method %s of %s object is not in exposed=%s",
+		return nil, s.fallback(e, req.method, fmt.Sprintf("method %s of %s object is not in exposed=%s",
 			pickle.Repr(req.method), typeRepr(e.obj), setRepr(e.exposedList)))
 	}
-	return &call{ident: ident, method: method, e: e, req: req}, nil
+	return &call{method: method, e: e, req: req}, nil
 }
 
 func typeRepr(obj Object) string {
@@ -667,7 +666,7 @@ func setRepr(names []string) string {
 // fallback answers a method that is not exposed (or not implemented):
 // __str__, __repr__ and #GETVALUE work on every object; anything else is
 // the chained AttributeError/KeyError traceback CPython produces.
-func (s *Server) fallback(e *entry, method any, req request, why string) []byte {
+func (s *Server) fallback(e *entry, method any, why string) []byte {
 	name, _ := method.(string)
 	switch name {
 	case "__str__", "__repr__":
@@ -710,7 +709,7 @@ func (s *Server) runCall(ctx context.Context, c *call) ([]byte, any) {
 // finishCall builds the reply of a call that returned (res, err).
 func (s *Server) finishCall(ctx context.Context, c *call, res any, err error) ([]byte, any) {
 	if errors.Is(err, ErrNoMethod) {
-		return s.fallback(c.e, c.method, c.req, fmt.Sprintf("%s object has no attribute %s",
+		return s.fallback(c.e, c.method, fmt.Sprintf("%s object has no attribute %s",
 			pickle.Repr(PyTypeNameOfObject(c.e.obj)), pickle.Repr(c.method))), nil
 	}
 	if err != nil {

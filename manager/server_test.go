@@ -260,7 +260,7 @@ func TestServerProxyResults(t *testing.T) {
 	child, ok := v.(*Proxy)
 	require.True(t, ok, "%T", v)
 	require.Equal(t, "ThingRef", child.Token().Typeid)
-	require.Equal(t, pyAddress(c.Address()), child.Token().Address)
+	require.Equal(t, c.Address().Python(), child.Token().Address)
 	v, err = child.Call(ctx, "value", nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, int64(6), v)
@@ -524,7 +524,7 @@ func TestAddressForms(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, "x", v)
 			require.NoError(t, q.Close())
-			want := pyAddress(l.Addr())
+			want := l.Addr().Python()
 			require.Equal(t, want, srv.Address())
 			switch {
 			case strings.HasPrefix(addr, "@"):

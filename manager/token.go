@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/mpbridge/mpbridge"
-	"github.com/mpbridge/mpbridge/connection"
 	"github.com/mpbridge/mpbridge/pickle"
 )
 
@@ -59,18 +58,4 @@ func TokenFromPickle(v any) (Token, error) {
 		return Token{}, fmt.Errorf("manager: token: typeid and id must be str: %w", mpbridge.ErrCorrupt)
 	}
 	return Token{Typeid: typeid, Address: st[1], ID: id}, nil
-}
-
-// pyAddress is a as the pickle value Python uses for it: ('host', port),
-// '/path', or '\x00name' for an abstract socket.
-func pyAddress(a connection.Address) any {
-	if a.Network == "tcp" {
-		if h, p, err := a.HostPort(); err == nil {
-			return pickle.Tuple{h, int64(p)}
-		}
-	}
-	if a.IsAbstract() {
-		return "\x00" + a.Addr[1:]
-	}
-	return a.Addr
 }
