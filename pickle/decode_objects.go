@@ -25,16 +25,15 @@ func (d *decoder) loadAppend() error {
 	if err != nil {
 		return err
 	}
-	switch x := (*t).(type) {
-	case *List:
-		*x = append(*x, v)
-	case *Object:
-		x.ListItems = append(x.ListItems, v)
-	case *Exception:
-		x.ListItems = append(x.ListItems, v)
-	default:
+	if l, ok := (*t).(*List); ok {
+		*l = append(*l, v)
+		return nil
+	}
+	o, ok := asObject(*t)
+	if !ok {
 		return detail(ErrBadValue, "APPEND to %s", typeName(*t))
 	}
+	o.ListItems = append(o.ListItems, v)
 	return nil
 }
 
@@ -68,12 +67,12 @@ func (d *decoder) loadAppends() error {
 		default:
 			*x = append(l, items...)
 		}
-	case *Object:
-		x.ListItems = append(x.ListItems, items...)
-	case *Exception:
-		x.ListItems = append(x.ListItems, items...)
 	default:
-		return detail(ErrBadValue, "APPENDS to %s", typeName(*t))
+		o, ok := asObject(*t)
+		if !ok {
+			return detail(ErrBadValue, "APPENDS to %s", typeName(*t))
+		}
+		o.ListItems = append(o.ListItems, items...)
 	}
 	return nil
 }
@@ -198,16 +197,14 @@ func (d *decoder) setItems(target any, items []any) error {
 				return err
 			}
 		}
-	case *Object:
-		for i := 0; i < len(items); i += 2 {
-			x.DictItems = append(x.DictItems, Pair{items[i], items[i+1]})
-		}
-	case *Exception:
-		for i := 0; i < len(items); i += 2 {
-			x.DictItems = append(x.DictItems, Pair{items[i], items[i+1]})
-		}
 	default:
-		return detail(ErrBadValue, "SETITEM on %s", typeName(target))
+		o, ok := asObject(target)
+		if !ok {
+			return detail(ErrBadValue, "SETITEM on %s", typeName(target))
+		}
+		for i := 0; i < len(items); i += 2 {
+			o.DictItems = append(o.DictItems, Pair{items[i], items[i+1]})
+		}
 	}
 	return nil
 }
@@ -476,13 +473,8 @@ func (d *decoder) loadBuild() error {
 	if err != nil {
 		return err
 	}
-	var o *Object
-	switch x := (*t).(type) {
-	case *Object:
-		o = x
-	case *Exception:
-		o = &x.Object
-	default:
+	o, ok := asObject(*t)
+	if !ok {
 		return detail(ErrBadValue, "BUILD on %s", typeName(*t))
 	}
 	o.State, o.HasState = state, true
@@ -546,15 +538,24 @@ func (d *decoder) loadNewobjEx() error {
 		return detail(ErrBadValue, "NEWOBJ_EX keyword arguments must be a dict, not %s", typeName(kwargs))
 	}
 	o := newObject(cls, NewObjEx, tup)
-	switch x := o.(type) {
-	case *Object:
-		x.Kwargs = kw
-	case *Exception:
+	if x, ok := asObject(o); ok {
 		x.Kwargs = kw
 	}
 	d.stack = d.stack[:n-2]
 	d.stack[n-3] = o
 	return nil
+}
+
+// asObject returns the *Object of v: v itself, or the one an *Exception
+// embeds.
+func asObject(v any) (*Object, bool) {
+	switch x := v.(type) {
+	case *Object:
+		return x, true
+	case *Exception:
+		return &x.Object, true
+	}
+	return nil, false
 }
 
 // newObject returns an *Object, or an *Exception for exception classes.

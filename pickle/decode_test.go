@@ -401,6 +401,8 @@ func TestBatchItemsSizes(t *testing.T) {
 				require.Equal(t, n, cap(x.t.entries))
 			case *Set:
 				require.Equal(t, n, cap(x.t.entries))
+			default:
+				t.Fatalf("%T decoded as %T", v, back)
 			}
 		}
 	}

@@ -59,6 +59,9 @@ func TestDifferentialGopickle(t *testing.T) {
 		}
 		files = append(files, m...)
 	}
+	if len(files) == 0 {
+		t.Fatal("no golden or corpus files found")
+	}
 	both, gpFails := 0, 0
 	for _, name := range files {
 		data, err := os.ReadFile(name)

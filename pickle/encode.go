@@ -45,20 +45,20 @@ const (
 	keyBytesChar
 )
 
-func strKey(s string) (memoKey, bool) {
+func strKey(s string) memoKey {
 	switch len(s) {
 	case 0:
-		return memoKey{n: -1, kind: keyStrChar}, true
+		return memoKey{n: -1, kind: keyStrChar}
 	case 1:
 		if s[0] < 0x80 {
-			return memoKey{n: int(s[0]), kind: keyStrChar}, true
+			return memoKey{n: int(s[0]), kind: keyStrChar}
 		}
 	case 2:
 		if (s[0] == 0xc2 || s[0] == 0xc3) && s[1]&0xc0 == 0x80 {
-			return memoKey{n: int(s[0]&3)<<6 | int(s[1]&0x3f), kind: keyStrChar}, true
+			return memoKey{n: int(s[0]&3)<<6 | int(s[1]&0x3f), kind: keyStrChar}
 		}
 	}
-	return memoKey{p: unsafe.Pointer(unsafe.StringData(s)), n: len(s), kind: keyStr}, true
+	return memoKey{p: unsafe.Pointer(unsafe.StringData(s)), n: len(s), kind: keyStr}
 }
 
 // bytesKey is the identity of a bytes value. b” is a singleton in

@@ -174,7 +174,7 @@ func (e *encodeState) saveFloat(f float64) {
 }
 
 func (e *encodeState) saveStr(s string) error {
-	k, _ := strKey(s)
+	k := strKey(s)
 	slot := e.lookup(k)
 	if slot < 0 {
 		return nil
@@ -273,9 +273,6 @@ const strLatin1 = "latin1"
 // latin1Decode returns b decoded as latin-1, as a new string (or a shared
 // one-character string, which CPython caches).
 func latin1Decode(b []byte) string {
-	if len(b) == 1 && b[0] < 0x80 {
-		return latin1Strs[b[0]]
-	}
 	if len(b) == 1 {
 		return latin1Strs[b[0]]
 	}
@@ -291,8 +288,6 @@ func latin1Decode(b []byte) string {
 	}
 	return sb.String()
 }
-
-// saveReduceTo writes callable() (no arguments) and memoizes it under k.
 
 // sizedHeader fills hdr with the opcode and length of an n-byte payload:
 // the one-byte-length opcode short (if allowed), else the four-byte one,

@@ -9,6 +9,7 @@ import (
 // with the C pickler's batching and the reductions used where a protocol
 // has no opcode.
 
+// saveReduceTo writes callable() (no arguments) and memoizes it under k.
 func (e *encodeState) saveReduceTo(g Global, k memoKey) error {
 	if err := e.saveGlobal(g); err != nil {
 		return err

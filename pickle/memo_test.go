@@ -31,8 +31,8 @@ func TestMemoTable(t *testing.T) {
 	}
 	// Keys that differ only in length or kind are distinct.
 	s := "abcdef"
-	k3, _ := strKey(s[:3])
-	k4, _ := strKey(s[:4])
+	k3 := strKey(s[:3])
+	k4 := strKey(s[:4])
 	m.put(k3, 1)
 	require.Equal(t, -1, m.get(k4))
 	require.Equal(t, -1, m.get(memoKey{p: k3.p, n: 3, kind: keyBytes}))

@@ -514,13 +514,8 @@ func intModel(b *big.Int) any {
 // REDUCE/NEWOBJ, or the class argument of copyreg._reconstructor and
 // copyreg.__newobj__.
 func classOf(m any) (Global, *Object, bool) {
-	var o *Object
-	switch x := m.(type) {
-	case *Object:
-		o = x
-	case *Exception:
-		o = &x.Object
-	default:
+	o, ok := asObject(m)
+	if !ok {
 		return Global{}, nil, false
 	}
 	g, ok := o.Callable.(Global)

@@ -180,12 +180,11 @@ func (d *goDecoder) assign(m any, dst reflect.Value) error {
 		return err
 	}
 	if cls, ok := d.reg.classFor(t); ok {
-		if g, _, isObj := classOf(m); isObj {
+		if g, o, isObj := classOf(m); isObj {
 			if g != cls && !d.reg.decodesTo(g, t) {
 				return d.typeErr(m, t, fmt.Errorf("want an instance of %s.%s", cls.Module, cls.Name))
 			}
 			if t.Kind() != reflect.Struct {
-				o := objectOf(m)
 				if len(o.Args) != 1 {
 					return d.typeErr(m, t, errors.New("want one constructor argument"))
 				}
@@ -204,13 +203,6 @@ func (d *goDecoder) assign(m any, dst reflect.Value) error {
 		return nil
 	}
 	return d.kind(m, dst)
-}
-
-func objectOf(m any) *Object {
-	if e, ok := m.(*Exception); ok {
-		return &e.Object
-	}
-	return m.(*Object)
 }
 
 // pointer stores non-nil m through the pointer dst, allocating when dst is
