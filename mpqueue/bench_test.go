@@ -11,21 +11,13 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/mpbridge/mpbridge/pickle"
 )
 
 // benchPayload is the item the throughput benchmarks carry: 512 bytes.
 var benchPayload = make([]byte, 512)
 
 // benchFrame is the frame a Queue writes for benchPayload.
-func benchFrame(tb testing.TB) []byte {
-	p, err := pickle.Marshal(benchPayload)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...)
-}
+func benchFrame(testing.TB) []byte { return benchFrameSize(len(benchPayload)) }
 
 // rawPipe moves n copies of frame through a fresh pipe with the minimal
 // loop: one write per frame (header and body together, as CPython writes

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mpbridge/mpbridge/connection"
 	"github.com/mpbridge/mpbridge/pickle"
 )
 
@@ -164,7 +165,7 @@ func benchFrameSize(size int) []byte {
 	if err != nil {
 		panic(err)
 	}
-	return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...)
+	return append(connection.AppendHeader(nil, len(p)), p...)
 }
 
 // throughputAcross moves n 512-byte items from a Go child process to this

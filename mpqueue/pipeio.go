@@ -4,7 +4,6 @@ package mpqueue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,9 +48,10 @@ const pollIn = unix.POLLIN
 // pipeBuf is PIPE_BUF: writes up to this size are atomic.
 const pipeBuf = 4096
 
-// offsetCurrent is the (lo, hi) pair preadv2/pwritev2 take for offset -1:
-// use and advance the file position, as read and write do (pipes have none).
-var offLo, offHi = ^uintptr(0), uintptr(uint64(^uint64(0)) >> 63 >> 1)
+// offLo, offHi are the (lo, hi) pair preadv2/pwritev2 take for offset -1:
+// use and advance the file position, as read and write do (pipes have
+// none). On 64-bit Linux the high word is unused.
+const offLo, offHi = ^uintptr(0), uintptr(0)
 
 // rwNowait issues preadv2 or pwritev2 with RWF_NOWAIT on iovs.
 func (p *pipeEnd) rwNowait(trap uintptr, iovs []unix.Iovec) (int, error) {
@@ -240,13 +240,8 @@ func (w *waiter) stopped() stopReason {
 		return stopClosed
 	default:
 	}
-	if w.ctx.Done() != nil {
-		if err := w.ctx.Err(); err != nil {
-			if errors.Is(err, context.DeadlineExceeded) {
-				return stopDeadline
-			}
-			return stopCanceled
-		}
+	if w.ctx.Done() != nil && w.ctx.Err() != nil {
+		return stopReasonOf(w.ctx)
 	}
 	return stopNone
 }

@@ -5,7 +5,6 @@ package mpqueue
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpbridge/mpbridge"
+	"github.com/mpbridge/mpbridge/connection"
 	"github.com/mpbridge/mpbridge/pickle"
 )
 
@@ -251,7 +251,7 @@ func rawPut(t *testing.T, q *Queue, b []byte) {
 
 func TestQueueCorrupt(t *testing.T) {
 	frame := func(payload []byte) []byte {
-		return append(binary.BigEndian.AppendUint32(nil, uint32(len(payload))), payload...)
+		return append(connection.AppendHeader(nil, len(payload)), payload...)
 	}
 	tests := []struct {
 		name, reason string

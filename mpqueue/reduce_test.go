@@ -105,9 +105,7 @@ func TestReduceRoundTrip(t *testing.T) {
 func TestParseCapturedSpawnPickles(t *testing.T) {
 	dirs, err := filepath.Glob("../testdata/spawn/py3.*")
 	require.NoError(t, err)
-	if len(dirs) == 0 {
-		t.Skip("no captures")
-	}
+	require.NotEmpty(t, dirs, "testdata/spawn holds the captures (scripts/spawn_capture.sh)")
 	want := map[string][]string{
 		"queue":  {TypeQueue},
 		"sync":   {TypeLock, TypeRLock, TypeSemaphore, TypeBoundedSemaphore, TypeEvent, TypeCondition},
@@ -133,14 +131,17 @@ func TestParseCapturedSpawnPickles(t *testing.T) {
 					checkNames(t, h)
 				}
 				if name == "queues" {
-					h, _ := ParseHandles(args[1], SpawnFd)
+					h, err := ParseHandles(args[1], SpawnFd)
+					require.NoError(t, err)
 					require.Equal(t, 5, h.Maxsize)
 					require.Equal(t, TypeRLock, h.Cond.Lock.Type)
 				}
 				if name == "sync" {
-					h, _ := ParseHandles(args[3], SpawnFd)
+					h, err := ParseHandles(args[3], SpawnFd)
+					require.NoError(t, err)
 					require.Equal(t, 3, h.MaxValue)
-					h, _ = ParseHandles(args[4], SpawnFd)
+					h, err = ParseHandles(args[4], SpawnFd)
+					require.NoError(t, err)
 					require.Equal(t, TypeLock, h.Cond.Lock.Type, "Event = Condition(Lock())")
 				}
 			})
