@@ -108,8 +108,9 @@ func newObj(g pickle.Global, state any) *pickle.Object {
 	return &pickle.Object{Callable: g, Kind: pickle.NewObj, Args: pickle.Tuple{}, State: state, HasState: true}
 }
 
-// reduceConnection is a Connection on fd as CPython pickles it for a child.
-func reduceConnection(fd int, readable, writable bool, dup FdReducer) (*pickle.Object, error) {
+// ReduceConnection is a Connection on fd as CPython pickles it for a
+// child: rebuild_connection(df, readable, writable), df made by dup.
+func ReduceConnection(fd int, readable, writable bool, dup FdReducer) (*pickle.Object, error) {
 	df, err := dup(fd)
 	if err != nil {
 		return nil, err
@@ -151,10 +152,10 @@ func (e *Event) Reduce() *pickle.Object {
 }
 
 func (pq *pipeQueue) reduceEnds(dup FdReducer) (r, w *pickle.Object, err error) {
-	if r, err = reduceConnection(pq.r.fd, true, false, dup); err != nil {
+	if r, err = ReduceConnection(pq.r.fd, true, false, dup); err != nil {
 		return nil, nil, err
 	}
-	if w, err = reduceConnection(pq.w.fd, false, true, dup); err != nil {
+	if w, err = ReduceConnection(pq.w.fd, false, true, dup); err != nil {
 		return nil, nil, err
 	}
 	return r, w, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/mpbridge/mpbridge/connection"
+	"github.com/mpbridge/mpbridge/mpqueue"
 	"github.com/mpbridge/mpbridge/pickle"
 )
 
@@ -58,17 +59,8 @@ func renumber(v any, fds *childFds) (any, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return newDupFd(n), true, nil
-}
-
-// connectionObject is the spawn-time pickle of a Connection over fd:
-// rebuild_connection(_DupFd(fd), readable, writable).
-func connectionObject(fd int, readable, writable bool) *pickle.Object {
-	return &pickle.Object{
-		Callable: connectionRebuilder,
-		Kind:     pickle.Reduce,
-		Args:     pickle.Tuple{newDupFd(fd), readable, writable},
-	}
+	df, err := mpqueue.SpawnDupFd(n)
+	return df, err == nil, err
 }
 
 // passConn passes a descriptor-based *connection.Conn (a Pipe end).
@@ -81,7 +73,8 @@ func passConn(v any) (any, bool, error) {
 	if fd < 0 {
 		return nil, false, fmt.Errorf("connection has no descriptor to pass")
 	}
-	return connectionObject(fd, c.Readable(), c.Writable()), true, nil
+	o, err := mpqueue.ReduceConnection(fd, c.Readable(), c.Writable(), mpqueue.SpawnDupFd)
+	return o, err == nil, err
 }
 
 // passReducer expands a value that pickles itself (pickle.Reducer, such as

@@ -178,10 +178,3 @@ func dupFdNumber(v any) (int, error) {
 	fv, _ := st.Get("fd")
 	return asInt(fv, "_DupFd.fd")
 }
-
-// newDupFd is the value model of popen_spawn_posix._DupFd(fd).
-func newDupFd(fd int) *pickle.Object {
-	st := pickle.NewDict(1)
-	st.Set("fd", int64(fd))
-	return &pickle.Object{Callable: dupFdClass, Kind: pickle.NewObj, Args: pickle.Tuple{}, State: st, HasState: true}
-}
