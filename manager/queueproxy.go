@@ -156,6 +156,19 @@ func (q *QueueProxy) drain(conn *connection.Conn, wait time.Duration) (string, a
 	return kind, payload, nil
 }
 
+// endedErr is the error of a get (put) whose slice found the queue empty
+// (full) after ctx ended: that exception at a deadline, ctx's error on a
+// cancellation; nil while ctx lasts.
+func (q *QueueProxy) endedErr(op string, ctx context.Context, err error) error {
+	switch {
+	case ctx.Err() == nil:
+		return nil
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return q.errf(op, err)
+	}
+	return q.errf(op, ctx.Err())
+}
+
 // Get removes and returns the next item, waiting while the queue is empty.
 // With a context deadline it fails with an error wrapping mpbridge.ErrEmpty
 // once the deadline passes; without one it waits until ctx is cancelled.
@@ -191,11 +204,8 @@ func (q *QueueProxy) Get(ctx context.Context) (any, error) {
 		if !errors.Is(err, mpbridge.ErrEmpty) {
 			return nil, q.errf("get", err)
 		}
-		if ctx.Err() != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, q.errf("get", err)
-			}
-			return nil, q.errf("get", ctx.Err())
+		if e := q.endedErr("get", ctx, err); e != nil {
+			return nil, e
 		}
 		if _, ok := ctx.Deadline(); ok {
 			if _, expired := q.sliceFor(ctx); expired {
@@ -284,11 +294,8 @@ func (q *QueueProxy) Put(ctx context.Context, item any) error {
 		if !errors.Is(err, mpbridge.ErrFull) {
 			return q.errf("put", err)
 		}
-		if ctx.Err() != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return q.errf("put", err)
-			}
-			return q.errf("put", ctx.Err())
+		if e := q.endedErr("put", ctx, err); e != nil {
+			return e
 		}
 	}
 }
