@@ -242,7 +242,7 @@ func rawWrite(t *testing.T, c *Conn, p []byte) {
 	t.Helper()
 	switch tr := c.tr.(type) {
 	case *fdTransport:
-		_, err := unix.Write(tr.fdnum, p)
+		_, err := unix.Write(tr.io.Fd(), p)
 		require.NoError(t, err)
 	case *pollerTransport:
 		_, err := tr.c.Write(p)
@@ -555,8 +555,7 @@ func TestConnWithoutNowait(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	for _, c := range []*Conn{a, b} {
-		c.tr.(*fdTransport).nowait.Store(0)
-		c.tr.(*fdTransport).sock = false
+		c.tr.(*fdTransport).io.Plain()
 	}
 	go func() {
 		for _, n := range testSizes {

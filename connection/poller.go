@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mpbridge/mpbridge/internal/sharedfd"
 )
 
 // aLongTimeAgo is a deadline in the past, used to interrupt a blocked call.
@@ -203,7 +205,7 @@ func (t *pollerTransport) poll(ctx context.Context, timeout time.Duration) (bool
 	if t.rc != nil {
 		ready := false
 		rerr := t.rc.Read(func(fd uintptr) bool {
-			ready = pollFd(int(fd), unix.POLLIN, 0)
+			ready = readableNow(int(fd))
 			return ready
 		})
 		if ready {
@@ -239,7 +241,7 @@ func (t *pollerTransport) poll(ctx context.Context, timeout time.Duration) (bool
 // pollNow checks for input without waiting.
 func (t *pollerTransport) pollNow() (bool, error) {
 	ready := false
-	err := t.rc.Control(func(fd uintptr) { ready = pollFd(int(fd), unix.POLLIN, 0) })
+	err := t.rc.Control(func(fd uintptr) { ready = readableNow(int(fd)) })
 	if err != nil {
 		return false, mapNetError(nil, err)
 	}
@@ -284,15 +286,8 @@ func (t *pollerTransport) file() (*os.File, error) {
 	return nil, errors.New("connection: the connection has no file descriptor")
 }
 
-// pollFd reports whether fd has any of events (or an error or hang-up)
-// within timeoutMs milliseconds (0: now).
-func pollFd(fd int, events int16, timeoutMs int) bool {
-	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: events}}
-	for {
-		n, err := unix.Poll(pfd[:], timeoutMs)
-		if err == unix.EINTR {
-			continue
-		}
-		return err == nil && n > 0
-	}
+// readableNow reports whether fd is readable (or in error or hung up) now.
+func readableNow(fd int) bool {
+	ready, err := sharedfd.Poll(fd, unix.POLLIN, 0)
+	return err == nil && ready
 }

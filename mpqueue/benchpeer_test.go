@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"sort"
 	"testing"
 	"time"
@@ -37,6 +38,14 @@ func runBenchPeer(v string) int {
 	if err := json.Unmarshal([]byte(v), &spec); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
+	}
+	if pf := os.Getenv("MPBRIDGE_PEER_CPUPROFILE"); pf != "" {
+		// A CPU profile of this peer, for looking into a benchmark.
+		f, err := os.Create(fmt.Sprintf("%s.%d", pf, os.Getpid()))
+		if err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 	}
 	res, err := benchRole(spec)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mpbridge/mpbridge"
+	"github.com/mpbridge/mpbridge/internal/sharedfd"
 	"github.com/mpbridge/mpbridge/mpqueue/semlock"
 )
 
@@ -76,7 +77,7 @@ func (fd *feeder) give(f *outFrame) error {
 	}
 	if len(fd.pending) == 0 && !fd.busy && fd.pq.wlock.TryAcquire() {
 		var iovs [2]unix.Iovec
-		n, err := fd.pq.w.tryWrite(appendIovec(appendIovec(iovs[:0], f.hdr[:f.hlen]), f.payload))
+		n, err := fd.pq.w.TryWritev(sharedfd.AppendIovec(sharedfd.AppendIovec(iovs[:0], f.hdr[:f.hlen]), f.payload))
 		switch {
 		case err == nil && n == f.size():
 			f.recycle()
@@ -195,13 +196,13 @@ func (fd *feeder) write(batch []*outFrame, off int) error {
 			}
 			fd.mu.Unlock()
 		}
-		n, err := fd.pq.w.tryWrite(fw.iovs)
+		n, err := fd.pq.w.TryWritev(fw.iovs)
 		if n > 0 {
 			fw.wrote(n)
 			continue
 		}
 		if err == unix.EAGAIN {
-			_, err = fd.pq.w.poll(unix.POLLOUT, pollSlice)
+			_, err = fd.pq.w.Poll(unix.POLLOUT, pollSlice)
 		}
 		if err != nil {
 			fd.fail(batch[fw.done:], fw.off > 0, fmt.Errorf("mpqueue: write: %w", err))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mpbridge/mpbridge"
 	"github.com/mpbridge/mpbridge/connection"
+	"github.com/mpbridge/mpbridge/internal/sharedfd"
 )
 
 // opPROTO is the first byte of every pickle of protocol 2 or higher; every
@@ -112,7 +113,7 @@ func withHeader(err error, hdr []byte) error {
 // CPU.
 func (p *pipeEnd) readBoundary(w *waiter, b []byte) (int, stopReason, error) {
 	for {
-		n, err := p.tryRead(b)
+		n, err := p.TryRead(b)
 		if n > 0 {
 			return n, stopNone, nil
 		}
@@ -136,14 +137,14 @@ func (p *pipeEnd) readBoundary(w *waiter, b []byte) (int, stopReason, error) {
 		if d <= 0 {
 			return 0, stopDeadline, nil
 		}
-		ready, err := p.poll(unix.POLLIN, d)
+		ready, err := p.Poll(unix.POLLIN, d)
 		if err != nil {
 			return 0, stopNone, err
 		}
 		if !ready {
 			continue
 		}
-		n, err = p.readReady(b)
+		n, err = p.ReadReady(b)
 		if err != nil {
 			return 0, stopNone, err
 		}
@@ -162,7 +163,7 @@ const boundarySpin = 20 * time.Microsecond
 func (p *pipeEnd) spinRead(b []byte, d time.Duration) (int, error) {
 	deadline := time.Now().Add(d)
 	for {
-		n, err := p.tryRead(b)
+		n, err := p.TryRead(b)
 		if n > 0 {
 			return n, nil
 		}
@@ -194,7 +195,7 @@ func (p *pipeEnd) readFull(w *waiter, b, got []byte) error {
 func (p *pipeEnd) readSome(w *waiter, b, got []byte) (int, error) {
 	var since time.Time
 	for {
-		n, err := p.tryRead(b)
+		n, err := p.TryRead(b)
 		switch {
 		case n > 0:
 			return n, nil
@@ -211,12 +212,12 @@ func (p *pipeEnd) readSome(w *waiter, b, got []byte) (int, error) {
 			return 0, &CorruptError{Reason: fmt.Sprintf("frame stopped arriving for %v (writer died mid-frame?)", w.stall),
 				Data: clone(got), Err: mpbridge.ErrTimeout}
 		}
-		ready, err := p.poll(unix.POLLIN, min(pollSlice, w.stall-idle))
+		ready, err := p.Poll(unix.POLLIN, min(pollSlice, w.stall-idle))
 		if err != nil {
 			return 0, err
 		}
 		if ready {
-			n, err := p.readReady(b)
+			n, err := p.ReadReady(b)
 			if err == io.EOF {
 				return 0, &CorruptError{Reason: "frame cut short by end of file", Data: clone(got), Err: io.ErrUnexpectedEOF}
 			}
@@ -285,26 +286,17 @@ func (fw *frameWriter) reset(frames []*outFrame, off int) {
 func (fw *frameWriter) build(keep int) {
 	iovs := fw.scratch[:0]
 	for _, f := range fw.frames[fw.done:keep] {
-		iovs = appendIovec(iovs, f.hdr[:f.hlen])
-		iovs = appendIovec(iovs, f.payload)
+		iovs = sharedfd.AppendIovec(iovs, f.hdr[:f.hlen])
+		iovs = sharedfd.AppendIovec(iovs, f.payload)
 	}
 	fw.scratch = iovs
-	fw.iovs = advance(iovs, fw.off)
+	fw.iovs = sharedfd.Advance(iovs, fw.off)
 	fw.frames = fw.frames[:keep]
-}
-
-func appendIovec(iovs []unix.Iovec, b []byte) []unix.Iovec {
-	if len(b) == 0 {
-		return iovs
-	}
-	iov := unix.Iovec{Base: &b[0]}
-	iov.SetLen(len(b))
-	return append(iovs, iov)
 }
 
 // wrote accounts for n bytes written.
 func (fw *frameWriter) wrote(n int) {
-	fw.iovs = advance(fw.iovs, n)
+	fw.iovs = sharedfd.Advance(fw.iovs, n)
 	for n > 0 {
 		rest := fw.frames[fw.done].size() - fw.off
 		if n < rest {
@@ -331,7 +323,7 @@ func (p *pipeEnd) writeFrames(w *waiter, frames []*outFrame, off int) (done, par
 	var fw frameWriter
 	fw.reset(frames, off)
 	for !fw.finished() {
-		n, err := p.tryWrite(fw.iovs)
+		n, err := p.TryWritev(fw.iovs)
 		if n > 0 {
 			fw.wrote(n)
 			continue
@@ -344,7 +336,7 @@ func (p *pipeEnd) writeFrames(w *waiter, frames []*outFrame, off int) (done, par
 				return fw.done, 0, sr, nil
 			}
 		}
-		if _, err := p.poll(unix.POLLOUT, pollSlice); err != nil {
+		if _, err := p.Poll(unix.POLLOUT, pollSlice); err != nil {
 			return fw.done, fw.off, stopNone, err
 		}
 	}

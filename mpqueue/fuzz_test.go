@@ -32,7 +32,10 @@ func readAllFrames(t *testing.T, data []byte, chunk int) (frames [][]byte, last 
 			b = b[n:]
 		}
 	}()
-	p := newPipeEnd(r)
+	p, err := newPipeEnd(r)
+	if err != nil {
+		return nil, err
+	}
 	wt := &waiter{ctx: context.Background(), closing: make(chan struct{}), stall: 10 * time.Second}
 	for {
 		f, sr, err := p.readFrame(wt, 1<<20)

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mpbridge/mpbridge"
 	"github.com/mpbridge/mpbridge/mpqueue/semlock"
 	"github.com/mpbridge/mpbridge/pickle"
@@ -48,8 +50,11 @@ func newPipeQueue(opts *Options) (*pipeQueue, error) {
 		pq.release()
 		return nil, fmt.Errorf("mpqueue: pipe: %w", err)
 	}
-	pq.r, pq.w = newPipeEnd(r), newPipeEnd(w)
-	pq.init()
+	if err := pq.adopt(r, w); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
 	return pq, nil
 }
 
@@ -67,10 +72,27 @@ func attachPipeQueue(h Handles, opts *Options) (*pipeQueue, error) {
 		pq.release()
 		return nil, err
 	}
-	pq.r = newPipeEnd(os.NewFile(uintptr(h.Reader), "mpqueue-reader"))
-	pq.w = newPipeEnd(os.NewFile(uintptr(h.Writer), "mpqueue-writer"))
-	pq.init()
+	if err := pq.adopt(os.NewFile(uintptr(h.Reader), "mpqueue-reader"), os.NewFile(uintptr(h.Writer), "mpqueue-writer")); err != nil {
+		return nil, err
+	}
 	return pq, nil
+}
+
+// adopt makes r and w the queue's pipe ends and finishes setting it up;
+// on failure it releases the locks and leaves the files to the caller.
+func (pq *pipeQueue) adopt(r, w *os.File) error {
+	pr, err := newPipeEnd(r)
+	if err == nil {
+		pq.w, err = newPipeEnd(w)
+	}
+	if err != nil {
+		pq.w = nil
+		pq.release()
+		return fmt.Errorf("mpqueue: %w", err)
+	}
+	pq.r = pr
+	pq.init()
+	return nil
 }
 
 func (pq *pipeQueue) init() {
@@ -206,7 +228,7 @@ func (pq *pipeQueue) acquireRead(ctx context.Context, nowait bool) error {
 		if !errors.Is(err, mpbridge.ErrTimeout) {
 			return err
 		}
-		if avail := pq.r.available(); avail <= 0 || avail != lastAvail {
+		if avail := pq.r.Available(); avail <= 0 || avail != lastAvail {
 			lastAvail, since = avail, time.Now()
 		} else if time.Since(since) >= pq.stall {
 			return fmt.Errorf("mpqueue: read lock held for %v while %d bytes wait unread (holder dead?): %w",
@@ -314,7 +336,7 @@ func encode(item any) (*outFrame, error) {
 // empty reports whether nothing is readable on the pipe (Python's
 // `not reader.poll()`).
 func (pq *pipeQueue) empty() (bool, error) {
-	ready, err := pq.r.poll(pollIn, 0)
+	ready, err := pq.r.Poll(unix.POLLIN, 0)
 	return !ready, err
 }
 

@@ -88,7 +88,7 @@ func attachQueue(h Handles, opts *Options) (*Queue, error) {
 // Handles describes the queue for AttachQueue in another process or a
 // Python peer; Reader and Writer are this process's descriptor numbers.
 func (q *Queue) Handles() Handles {
-	return Handles{Type: TypeQueue, Maxsize: q.maxsize, Reader: q.r.fd, Writer: q.w.fd,
+	return Handles{Type: TypeQueue, Maxsize: q.maxsize, Reader: q.r.Fd(), Writer: q.w.Fd(),
 		RLock: q.rlock.Name(), WLock: q.wlock.Name(), Sem: q.sem.Name()}
 }
 

@@ -70,7 +70,7 @@ func TestQueueWireFormat(t *testing.T) {
 	require.NoError(t, q.Put(ctx, "x"))
 	require.NoError(t, q.Flush(ctx))
 	buf := make([]byte, 64)
-	n, err := unix.Read(q.r.fd, buf)
+	n, err := unix.Read(q.r.Fd(), buf)
 	require.NoError(t, err)
 	// PROTOCOL.md §4.1: 'x' as CPython's Queue writes it.
 	want := []byte{0, 0, 0, 0x10, 0x80, 4, 0x95, 5, 0, 0, 0, 0, 0, 0, 0, 0x8c, 1, 'x', 0x94, 0x2e}
@@ -245,7 +245,7 @@ func TestQueueCloseWakesBlockedCalls(t *testing.T) {
 // rawPut writes bytes straight into a queue's pipe, as a broken peer would.
 func rawPut(t *testing.T, q *Queue, b []byte) {
 	t.Helper()
-	_, err := unix.Write(q.w.fd, b)
+	_, err := unix.Write(q.w.Fd(), b)
 	require.NoError(t, err)
 }
 

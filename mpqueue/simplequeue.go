@@ -38,7 +38,7 @@ func AttachSimpleQueue(h Handles, opts *Options) (*SimpleQueue, error) {
 
 // Handles describes the queue for AttachSimpleQueue or a Python peer.
 func (q *SimpleQueue) Handles() Handles {
-	return Handles{Type: TypeSimpleQueue, Reader: q.r.fd, Writer: q.w.fd,
+	return Handles{Type: TypeSimpleQueue, Reader: q.r.Fd(), Writer: q.w.Fd(),
 		RLock: q.rlock.Name(), WLock: q.wlock.Name()}
 }
 

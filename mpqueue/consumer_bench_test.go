@@ -1,0 +1,99 @@
+//go:build linux
+
+package mpqueue
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// TestConsumerCostVsRawReader measures what a Get costs the consumer
+// alone (MPBRIDGE_BENCH=1): a pipe enlarged to 1 MiB is filled with
+// frames while nobody reads, then drained by the minimal loop (header,
+// then body, plain read(2)) or by Get, in alternating rounds. No producer
+// runs during the timing, so the figure is free of the two processes'
+// interplay that TestThroughputAcrossProcesses includes.
+func TestConsumerCostVsRawReader(t *testing.T) {
+	if os.Getenv("MPBRIDGE_BENCH") == "" {
+		t.Skip("set MPBRIDGE_BENCH=1")
+	}
+	frame := benchFrame(t)
+	const perRound, rounds = 1800, 200
+	var fill []byte
+	for i := 0; i < perRound; i++ {
+		fill = append(fill, frame...)
+	}
+	q := testQueue(t, 0)
+	r, w := q.Files()
+	_, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 1<<20)
+	require.NoError(t, err)
+	rfd, wfd := int(r.Fd()), int(w.Fd())
+	ctx := context.Background()
+	var rawT, qT time.Duration
+	var hdr [4]byte
+	body := make([]byte, len(frame))
+	for round := 0; round < rounds; round++ {
+		require.NoError(t, writeAll(wfd, fill))
+		start := time.Now()
+		for i := 0; i < perRound; i++ {
+			require.NoError(t, readAll(rfd, hdr[:]))
+			require.NoError(t, readAll(rfd, body[:binary.BigEndian.Uint32(hdr[:])]))
+		}
+		rawT += time.Since(start)
+
+		for i := 0; i < perRound; i++ { // the slots Put would have taken
+			require.True(t, q.sem.TryAcquire())
+		}
+		require.NoError(t, writeAll(wfd, fill))
+		start = time.Now()
+		for i := 0; i < perRound; i++ {
+			if _, err := q.Get(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		qT += time.Since(start)
+	}
+	n := float64(rounds * perRound)
+	t.Logf("consumer alone: raw reader %.0f ns/frame, Get %.0f ns/item: Get at %.0f%% of the raw reader's rate",
+		float64(rawT.Nanoseconds())/n, float64(qT.Nanoseconds())/n, 100*float64(rawT)/float64(qT))
+}
+
+// TestRawProducerQueueConsumer is TestThroughputAcrossProcesses with the
+// queue's producer replaced by the raw writer (MPBRIDGE_BENCH=1): it
+// shows whether the consumer or the producer holds the queue back.
+func TestRawProducerQueueConsumer(t *testing.T) {
+	if os.Getenv("MPBRIDGE_BENCH") == "" {
+		t.Skip("set MPBRIDGE_BENCH=1")
+	}
+	const n, rounds = 200000, 7
+	var raws, qs []float64
+	for round := 0; round < rounds; round++ {
+		raws = append(raws, throughputAcross(t, n, true))
+		q := testQueue(t, 0)
+		r, w := q.Files()
+		cmd := startPeer(t, benchSpec{Role: "rawput", N: n, Size: len(benchPayload), W: 4}, r, w)
+		ctx := context.Background()
+		var start time.Time
+		for i := 0; i < n; i++ {
+			// No slot semaphore: the raw writer takes none.
+			data, err := q.getFrame(ctx, false, nil)
+			require.NoError(t, err)
+			_, err = decode(data)
+			require.NoError(t, err)
+			if i == 0 {
+				start = time.Now()
+			}
+		}
+		qs = append(qs, float64(n-1)/time.Since(start).Seconds())
+		_ = cmd.Wait()
+	}
+	raw, q := medianOf(raws), medianOf(qs)
+	t.Logf("between two processes, median of %d: raw pipe %.0f frames/s, raw producer with queue consumer %.0f items/s: %.0f%%",
+		rounds, raw, q, 100*q/raw)
+}
