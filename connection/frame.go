@@ -107,46 +107,74 @@ func ReadFrame(r io.Reader, max int64) ([]byte, error) {
 // readHeader reads a frame header into hdr and returns the announced length,
 // checked against max (<= 0: DefaultMaxFrame).
 func readHeader(r io.Reader, hdr *[maxHeader]byte, max int64) (int64, error) {
-	if max <= 0 {
-		max = DefaultMaxFrame
-	}
 	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
 		if err == io.ErrUnexpectedEOF {
 			return 0, errUnexpectedEOF
 		}
 		return 0, err // io.EOF at a clean boundary, or an I/O error
 	}
-	size := int64(int32(binary.BigEndian.Uint32(hdr[:4])))
-	if size == -1 {
-		if _, err := io.ReadFull(r, hdr[4:12]); err != nil {
+	n := HeaderLen(hdr[:4])
+	if n > 4 {
+		if _, err := io.ReadFull(r, hdr[4:n]); err != nil {
 			return 0, midFrame(err)
 		}
+	}
+	return ParseHeader(hdr[:n], max)
+}
+
+// HeaderLen returns the length of the frame header that starts with
+// first, its first four bytes: 4, or 12 when they are the escape (-1) that
+// a 64-bit length follows.
+func HeaderLen(first []byte) int {
+	if int32(binary.BigEndian.Uint32(first)) == -1 {
+		return maxHeader
+	}
+	return 4
+}
+
+// ParseHeader returns the payload length that a whole frame header
+// announces (hdr is HeaderLen bytes long), checked against max (<= 0:
+// DefaultMaxFrame). A length that is negative, beyond int64 or above max
+// is a *HeaderError.
+func ParseHeader(hdr []byte, max int64) (int64, error) {
+	if max <= 0 {
+		max = DefaultMaxFrame
+	}
+	max = min(max, math.MaxInt)
+	size := int64(int32(binary.BigEndian.Uint32(hdr)))
+	if size == -1 {
 		u := binary.BigEndian.Uint64(hdr[4:12])
 		if u > math.MaxInt64 {
-			return 0, fmt.Errorf("connection: frame length %d out of range: %w", u, mpbridge.ErrCorrupt)
+			return 0, &HeaderError{Reason: fmt.Sprintf("frame length %d out of range", u)}
 		}
 		size = int64(u)
 	} else if size < 0 {
-		return 0, fmt.Errorf("connection: negative frame length %d: %w", size, mpbridge.ErrCorrupt)
+		return 0, &HeaderError{Reason: fmt.Sprintf("negative frame length %d", size)}
 	}
 	if size > max {
-		return 0, &frameTooLargeError{size: size, max: max}
-	}
-	if uint64(size) > uint64(math.MaxInt) {
-		return 0, &frameTooLargeError{size: size, max: math.MaxInt}
+		return 0, &HeaderError{Reason: fmt.Sprintf("frame of %d bytes exceeds the limit of %d", size, max), TooLarge: true}
 	}
 	return size, nil
 }
 
-// frameTooLargeError is a frame longer than the reader's cap; it matches
-// mpbridge.ErrTooLarge.
-type frameTooLargeError struct{ size, max int64 }
-
-func (e *frameTooLargeError) Error() string {
-	return fmt.Sprintf("connection: bad message length: frame of %d bytes exceeds the limit of %d", e.size, e.max)
+// A HeaderError is a frame header announcing a length that cannot be read
+// (CPython's OSError "bad message length"). It matches mpbridge.ErrTooLarge
+// when the length is only above the reader's cap, mpbridge.ErrCorrupt when
+// no frame can have it.
+type HeaderError struct {
+	Reason   string // what is wrong with the length
+	TooLarge bool   // the length is valid but above the cap
 }
 
-func (e *frameTooLargeError) Unwrap() error { return mpbridge.ErrTooLarge }
+func (e *HeaderError) Error() string { return "connection: bad message length: " + e.Reason }
+
+// Unwrap returns mpbridge.ErrTooLarge or mpbridge.ErrCorrupt.
+func (e *HeaderError) Unwrap() error {
+	if e.TooLarge {
+		return mpbridge.ErrTooLarge
+	}
+	return mpbridge.ErrCorrupt
+}
 
 // midFrame converts an error met after a frame's first byte: any end of
 // file there is an unexpected one.

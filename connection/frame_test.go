@@ -176,3 +176,38 @@ func TestReadFrameExact(t *testing.T) {
 	require.Equal(t, "one", string(got))
 	require.Equal(t, 7, r.Len())
 }
+
+func TestParseHeader(t *testing.T) {
+	tests := []struct {
+		name    string
+		hdr     []byte
+		max     int64
+		want    int64
+		wantErr error
+	}{
+		{"zero", []byte{0, 0, 0, 0}, 0, 0, nil},
+		{"short", []byte{0, 0, 1, 0}, 0, 256, nil},
+		{"at the cap", []byte{0, 0, 1, 0}, 256, 256, nil},
+		{"above the cap", []byte{0, 0, 1, 1}, 256, 0, mpbridge.ErrTooLarge},
+		{"above the default cap", []byte{0x7f, 0xff, 0xff, 0xff}, 0, 0, mpbridge.ErrTooLarge},
+		{"negative", []byte{0xff, 0xff, 0xff, 0xfe}, 0, 0, mpbridge.ErrCorrupt},
+		{"escape", []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x80, 0, 0, 0}, 1 << 40, 1 << 31, nil},
+		{"escape above the cap", []byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0x80, 0, 0, 0}, 0, 0, mpbridge.ErrTooLarge},
+		{"escape beyond int64", []byte{0xff, 0xff, 0xff, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0}, 0, 0, mpbridge.ErrCorrupt},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, len(tc.hdr), HeaderLen(tc.hdr[:4]))
+			got, err := ParseHeader(tc.hdr, tc.max)
+			if tc.wantErr == nil {
+				require.NoError(t, err)
+				require.Equal(t, tc.want, got)
+				return
+			}
+			require.ErrorIs(t, err, tc.wantErr)
+			var he *HeaderError
+			require.ErrorAs(t, err, &he)
+			require.Contains(t, err.Error(), "bad message length")
+		})
+	}
+}

@@ -3,10 +3,9 @@
 package mpqueue
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync"
 	"time"
 
@@ -43,24 +42,19 @@ func (p *pipeEnd) readFrame(w *waiter, maxFrame int64) ([]byte, stopReason, erro
 	if err := p.readFull(w, hdr[n:4], hdr[:n]); err != nil {
 		return nil, stopNone, err
 	}
-	hlen := 4
-	size := int64(int32(binary.BigEndian.Uint32(hdr[:4])))
-	if size == -1 {
-		if err := p.readFull(w, hdr[4:12], hdr[:4]); err != nil {
+	hlen := connection.HeaderLen(hdr[:4])
+	if hlen > 4 {
+		if err := p.readFull(w, hdr[4:hlen], hdr[:4]); err != nil {
 			return nil, stopNone, err
 		}
-		hlen = 12
-		u := binary.BigEndian.Uint64(hdr[4:12])
-		if u > math.MaxInt64 {
-			return nil, stopNone, &CorruptError{Reason: "frame length out of range", Data: clone(hdr[:hlen])}
-		}
-		size = int64(u)
 	}
+	size, err := connection.ParseHeader(hdr[:hlen], maxFrame)
+	var he *connection.HeaderError
 	switch {
-	case size < 0:
-		return nil, stopNone, &CorruptError{Reason: fmt.Sprintf("negative frame length %d", size), Data: clone(hdr[:hlen])}
-	case size > maxFrame:
-		return nil, stopNone, &CorruptError{Reason: fmt.Sprintf("frame length %d exceeds the limit %d", size, maxFrame), Data: clone(hdr[:hlen])}
+	case errors.As(err, &he):
+		return nil, stopNone, &CorruptError{Reason: he.Reason, Data: clone(hdr[:hlen])}
+	case err != nil:
+		return nil, stopNone, err
 	case size == 0:
 		return nil, stopNone, &CorruptError{Reason: "empty frame where a pickle was expected", Data: clone(hdr[:hlen])}
 	}

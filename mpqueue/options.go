@@ -5,6 +5,7 @@ package mpqueue
 import (
 	"time"
 
+	"github.com/mpbridge/mpbridge/connection"
 	"github.com/mpbridge/mpbridge/mpqueue/semlock"
 )
 
@@ -13,7 +14,7 @@ const (
 	// DefaultMaxFrame caps the length a frame header may announce before
 	// the stream is declared corrupt (a reader that died mid-frame leaves
 	// the next reader parsing payload bytes as a header).
-	DefaultMaxFrame = 256 << 20
+	DefaultMaxFrame = connection.DefaultMaxFrame
 	// DefaultStallTimeout is how long a frame that has started may go
 	// without a byte arriving, or the read lock may stay held while data
 	// waits unread, before the peer is presumed dead.
