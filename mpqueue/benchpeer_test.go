@@ -177,12 +177,19 @@ func benchFrameSize(size int) []byte {
 	return append(connection.AppendHeader(nil, len(p)), p...)
 }
 
+// How throughputAcross moves items between the two processes.
+type acrossMode int
+
+const (
+	rawFrames    acrossMode = iota // the child writes each frame with one write; read header, then body
+	queueItems                     // the child Puts, this process Gets
+	rawIntoQueue                   // the child writes raw frames into a queue's pipe, this process reads them as the queue does
+)
+
 // throughputAcross moves n 512-byte items from a Go child process to this
-// one: through a Queue (the child Puts, this process Gets), or as raw frames
-// (the child writes each frame with one write, this process reads header
-// then body). The clock starts at the first item.
-func throughputAcross(t *testing.T, n int, raw bool) float64 {
-	if raw {
+// one and returns items per second; the clock starts at the first item.
+func throughputAcross(t *testing.T, n int, mode acrossMode) float64 {
+	if mode == rawFrames {
 		r, w, _ := os.Pipe()
 		defer r.Close()
 		cmd := startPeer(t, benchSpec{Role: "rawput", N: n, Size: len(benchPayload), W: 3}, w)
@@ -196,13 +203,26 @@ func throughputAcross(t *testing.T, n int, raw bool) float64 {
 	}
 	q := testQueue(t, 0)
 	r, w := q.Files()
-	h := q.Handles()
-	h.Reader, h.Writer = 3, 4
-	cmd := startPeer(t, benchSpec{Role: "put", N: n, Size: len(benchPayload), Q: h}, r, w)
+	spec := benchSpec{Role: "rawput", N: n, Size: len(benchPayload), W: 4}
+	get := func(ctx context.Context) error {
+		// No slot semaphore: the raw writer takes none.
+		data, err := q.getFrame(ctx, false, nil)
+		if err == nil {
+			_, err = decode(data)
+		}
+		return err
+	}
+	if mode == queueItems {
+		h := q.Handles()
+		h.Reader, h.Writer = 3, 4
+		spec = benchSpec{Role: "put", N: n, Size: len(benchPayload), Q: h}
+		get = func(ctx context.Context) error { _, err := q.Get(ctx); return err }
+	}
+	cmd := startPeer(t, spec, r, w)
 	ctx := context.Background()
 	var start time.Time
 	for i := 0; i < n; i++ {
-		if _, err := q.Get(ctx); err != nil {
+		if err := get(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
@@ -214,22 +234,26 @@ func throughputAcross(t *testing.T, n int, raw bool) float64 {
 	return float64(n-1) / el.Seconds()
 }
 
-// TestThroughputAcrossProcesses compares a Go producer process and a Go
-// consumer process through a Queue with the same frames over a bare pipe
-// (MPBRIDGE_BENCH=1); the median of several alternating rounds.
-func TestThroughputAcrossProcesses(t *testing.T) {
+// acrossVsRaw runs throughputAcross in mode and over a bare pipe in
+// alternating rounds (MPBRIDGE_BENCH=1) and logs the medians.
+func acrossVsRaw(t *testing.T, mode acrossMode, what string) {
 	if os.Getenv("MPBRIDGE_BENCH") == "" {
 		t.Skip("set MPBRIDGE_BENCH=1")
 	}
 	const n, rounds = 200000, 7
 	var raws, qs []float64
 	for i := 0; i < rounds; i++ {
-		raws = append(raws, throughputAcross(t, n, true))
-		qs = append(qs, throughputAcross(t, n, false))
+		raws = append(raws, throughputAcross(t, n, rawFrames))
+		qs = append(qs, throughputAcross(t, n, mode))
 	}
 	raw, q := medianOf(raws), medianOf(qs)
-	t.Logf("between two processes, median of %d: raw pipe %.0f frames/s, queue %.0f items/s: %.0f%%", rounds, raw, q, 100*q/raw)
+	t.Logf("between two processes, median of %d: raw pipe %.0f frames/s, %s %.0f items/s: %.0f%%", rounds, raw, what, q, 100*q/raw)
 }
+
+// TestThroughputAcrossProcesses compares a Go producer process and a Go
+// consumer process through a Queue with the same frames over a bare pipe
+// (MPBRIDGE_BENCH=1); the median of several alternating rounds.
+func TestThroughputAcrossProcesses(t *testing.T) { acrossVsRaw(t, queueItems, "queue") }
 
 // startPeer re-executes the test binary as a benchmark peer with files
 // as fds 3, 4, ...

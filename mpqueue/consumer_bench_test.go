@@ -68,32 +68,5 @@ func TestConsumerCostVsRawReader(t *testing.T) {
 // queue's producer replaced by the raw writer (MPBRIDGE_BENCH=1): it
 // shows whether the consumer or the producer holds the queue back.
 func TestRawProducerQueueConsumer(t *testing.T) {
-	if os.Getenv("MPBRIDGE_BENCH") == "" {
-		t.Skip("set MPBRIDGE_BENCH=1")
-	}
-	const n, rounds = 200000, 7
-	var raws, qs []float64
-	for round := 0; round < rounds; round++ {
-		raws = append(raws, throughputAcross(t, n, true))
-		q := testQueue(t, 0)
-		r, w := q.Files()
-		cmd := startPeer(t, benchSpec{Role: "rawput", N: n, Size: len(benchPayload), W: 4}, r, w)
-		ctx := context.Background()
-		var start time.Time
-		for i := 0; i < n; i++ {
-			// No slot semaphore: the raw writer takes none.
-			data, err := q.getFrame(ctx, false, nil)
-			require.NoError(t, err)
-			_, err = decode(data)
-			require.NoError(t, err)
-			if i == 0 {
-				start = time.Now()
-			}
-		}
-		qs = append(qs, float64(n-1)/time.Since(start).Seconds())
-		_ = cmd.Wait()
-	}
-	raw, q := medianOf(raws), medianOf(qs)
-	t.Logf("between two processes, median of %d: raw pipe %.0f frames/s, raw producer with queue consumer %.0f items/s: %.0f%%",
-		rounds, raw, q, 100*q/raw)
+	acrossVsRaw(t, rawIntoQueue, "raw producer with queue consumer")
 }
