@@ -44,7 +44,10 @@ type Blocker interface {
 // not (a get from a queue that has items). The server first offers such a
 // call to TryCall on the connection's own goroutine: TryCall either
 // completes it (done is true) or returns at once having changed nothing,
-// and the call then runs with Call on a goroutine of its own.
+// and the call then runs with Call on a goroutine of its own. The server
+// offers only calls that the object's MayBlock (if it is a Blocker)
+// reported as ones that may block, so TryCall may rely on the checks
+// MayBlock made.
 type Inliner interface {
 	TryCall(ctx context.Context, method string, args pickle.Tuple, kwargs *pickle.Dict) (res any, err error, done bool)
 }

@@ -101,13 +101,10 @@ func (q *Queue) MayBlock(method string, args pickle.Tuple, kwargs *pickle.Dict) 
 }
 
 // TryCall implements Inliner: a blocking get or put that can complete at
-// once does.
+// once does. A get comes here only once MayBlock has bound its arguments.
 func (q *Queue) TryCall(ctx context.Context, method string, args pickle.Tuple, kwargs *pickle.Dict) (any, error, bool) {
 	switch method {
 	case "get":
-		if _, err := sigQueueGet.Bind(args, kwargs); err != nil {
-			return nil, nil, false
-		}
 		data, err := q.get(ctx, false, time.Time{})
 		if err != nil {
 			return nil, nil, false

@@ -110,15 +110,9 @@ func (q *QueueProxy) exchange(ctx context.Context, req []byte, op string, wait t
 	// rather than racing it. Only a cancellation abandons the wait.
 	rctx := ctx
 	if d, ok := ctx.Deadline(); ok {
-		wctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), d.Add(drainGrace))
+		var cancel context.CancelFunc
+		rctx, cancel = cancelOnly(ctx, d.Add(drainGrace))
 		defer cancel()
-		stop := context.AfterFunc(ctx, func() {
-			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				cancel()
-			}
-		})
-		defer stop()
-		rctx = wctx
 	}
 	if err := conn.SendBytes(rctx, req); err != nil {
 		conn.Close()

@@ -130,7 +130,13 @@ func ctxErr(op string, ctx context.Context) error {
 // answers then, and its answer counts), only by ctx's cancellation, and
 // is bounded by grace past the timeout in any case.
 func serverTimed(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+30*time.Second)
+	return cancelOnly(ctx, time.Now().Add(timeout+30*time.Second))
+}
+
+// cancelOnly returns a context that ends when ctx is cancelled or at
+// limit, but not at ctx's own deadline.
+func cancelOnly(ctx context.Context, limit time.Time) (context.Context, context.CancelFunc) {
+	callCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), limit)
 	stop := context.AfterFunc(ctx, func() {
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			cancel()
