@@ -2,7 +2,6 @@ package pickle
 
 import (
 	"bytes"
-	"encoding/binary"
 	"unsafe"
 )
 
@@ -161,18 +160,9 @@ func (d *decoder) readLen(size int, signed bool) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var n uint64
-	switch size {
-	case 1:
-		n = uint64(b[0])
-	case 4:
-		u := binary.LittleEndian.Uint32(b)
-		if signed && int32(u) < 0 {
-			return 0, detail(ErrBadValue, "negative length %d", int32(u))
-		}
-		n = uint64(u)
-	default:
-		n = binary.LittleEndian.Uint64(b)
+	n, err := lenPrefix(b, size, signed)
+	if err != nil {
+		return 0, err
 	}
 	if n > uint64(len(d.data)-d.pos) {
 		return 0, ErrTruncated

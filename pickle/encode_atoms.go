@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -196,13 +197,15 @@ func (e *encodeState) saveStr(s string) error {
 		}
 	}
 	if e.proto == 0 {
-		enc, err := rawUnicodeEscape(s)
+		start := len(e.buf)
+		e.buf = slices.Grow(e.buf, len(s)+2) // opcode, s unescaped, newline
+		e.op(opUNICODE)
+		buf, err := appendRawUnicodeEscape(e.buf, s)
 		if err != nil {
+			e.buf = e.buf[:start] // as if nothing had been written
 			return err
 		}
-		e.op(opUNICODE)
-		e.buf = append(e.buf, enc...)
-		e.buf = append(e.buf, '\n')
+		e.buf = append(buf, '\n')
 	} else {
 		var hdr [9]byte
 		h, err := sizedHeader(&hdr, len(s), e.proto, e.proto >= 4, opSHORT_BINUNICODE, opBINUNICODE, opBINUNICODE8, "a string")
@@ -215,15 +218,15 @@ func (e *encodeState) saveStr(s string) error {
 	return nil
 }
 
-// rawUnicodeEscape is the C pickler's raw_unicode_escape: latin-1 bytes,
-// with \uXXXX for code points above 0xff and for \, NUL, \n, \r and ^Z,
-// and \UXXXXXXXX above 0xffff.
-func rawUnicodeEscape(s string) ([]byte, error) {
-	out := make([]byte, 0, len(s))
+// appendRawUnicodeEscape appends s in the C pickler's raw_unicode_escape
+// to out: latin-1 bytes, with \uXXXX for code points above 0xff and for
+// \, NUL, \n, \r and ^Z, and \UXXXXXXXX above 0xffff. It returns an
+// error if s is not UTF-8 (out may then have been appended to).
+func appendRawUnicodeEscape(out []byte, s string) ([]byte, error) {
 	for i := 0; i < len(s); {
 		r, size := decodeRune(s[i:])
 		if r < 0 {
-			return nil, fmt.Errorf("pickle: string is not UTF-8 (byte 0x%02x at %d)", s[i], i)
+			return out, fmt.Errorf("pickle: string is not UTF-8 (byte 0x%02x at %d)", s[i], i)
 		}
 		i += size
 		switch {

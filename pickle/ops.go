@@ -234,6 +234,25 @@ var unknownOp = opInfo{Name: "", MarkAt: -1}
 // opName returns the opcode's name, or "" if the byte is not an opcode.
 func opName(op byte) string { return opTable[op].Name }
 
+// lenPrefix decodes the little-endian length prefix of size bytes (1, 4
+// or 8) at the start of b, which must hold it. A signed 4-byte prefix that
+// is negative is an ErrBadValue. It serves the decoder (readLen), argLen
+// and the stream scanner alike, so that all three read and reject
+// prefixes the same way.
+func lenPrefix(b []byte, size int, signed bool) (uint64, error) {
+	switch size {
+	case 1:
+		return uint64(b[0]), nil
+	case 4:
+		u := binary.LittleEndian.Uint32(b)
+		if signed && int32(u) < 0 {
+			return 0, detail(ErrBadValue, "negative length %d", int32(u))
+		}
+		return uint64(u), nil
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
 // argLen returns the length of the argument of kind k at the start of
 // data, or -1 if data ends first. A length prefix that is negative or that
 // cannot fit in an int is reported as an error.
@@ -262,18 +281,9 @@ func argLen(k argKind, data []byte) (int, error) {
 	if len(data) < l.lenSize {
 		return -1, nil
 	}
-	var size uint64
-	switch l.lenSize {
-	case 1:
-		size = uint64(data[0])
-	case 4:
-		u := binary.LittleEndian.Uint32(data)
-		if l.signedLen && int32(u) < 0 {
-			return 0, detail(ErrBadValue, "negative length %d", int32(u))
-		}
-		size = uint64(u)
-	case 8:
-		size = binary.LittleEndian.Uint64(data)
+	size, err := lenPrefix(data, l.lenSize, l.signedLen)
+	if err != nil {
+		return 0, err
 	}
 	if size > math.MaxInt-uint64(l.lenSize) {
 		return 0, detail(ErrBadValue, "length %d out of range", size)

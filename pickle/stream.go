@@ -1,7 +1,6 @@
 package pickle
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 )
@@ -34,21 +33,22 @@ func (dec *Decoder) SetOptions(opts *DecodeOptions) { dec.opts = opts }
 // matching ErrTruncated and io.ErrUnexpectedEOF. Errors of the reader are
 // returned as they are.
 func (dec *Decoder) Decode(v any) error {
-	p, isAny := v.(*any)
-	if !isAny || p == nil {
-		if _, err := targetValue(v); err != nil {
+	if p, ok := v.(*any); ok && p != nil {
+		m, err := dec.DecodeValue()
+		if err != nil {
 			return err
 		}
+		*p = m
+		return nil
+	}
+	dst, err := targetValue(v)
+	if err != nil {
+		return err
 	}
 	m, err := dec.DecodeValue()
 	if err != nil {
 		return err
 	}
-	if isAny && p != nil {
-		*p = m
-		return nil
-	}
-	dst, _ := targetValue(v)
 	return assignModel(m, dst)
 }
 
@@ -169,7 +169,7 @@ func (s *scanner) scan() error {
 		case opSTOP:
 			return nil
 		case opFRAME:
-			size := binary.LittleEndian.Uint64(s.buf[argStart:])
+			size, _ := lenPrefix(s.buf[argStart:], 8, false)
 			if size > uint64(s.max) {
 				return &SyntaxError{Offset: int64(argStart - 1), Op: op, OpName: info.Name,
 					Err: detail(ErrLimit, "frame of %d bytes is larger than MaxAlloc", size)}
@@ -218,15 +218,8 @@ func (s *scanner) argLen(k argKind, pos int) (int, error) {
 	if n >= 0 {
 		return n, nil
 	}
-	var size uint64
-	switch l.lenSize {
-	case 1:
-		size = uint64(s.buf[pos])
-	case 4:
-		size = uint64(binary.LittleEndian.Uint32(s.buf[pos:]))
-	default:
-		size = binary.LittleEndian.Uint64(s.buf[pos:])
-	}
+	// argLen has rejected a negative prefix: only the size is wanted here.
+	size, _ := lenPrefix(s.buf[pos:], l.lenSize, false)
 	if size > uint64(s.max) {
 		return 0, detail(ErrLimit, "argument of %d bytes is larger than MaxAlloc", size)
 	}
