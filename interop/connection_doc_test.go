@@ -46,11 +46,8 @@ func TestConnectionDocExample(t *testing.T) {
 		"\t\"github.com/mpbridge/mpbridge/connection\"\n\t\"github.com/mpbridge/mpbridge/pickle\"\n)\n\n" +
 		"func main() {\n" + strings.ReplaceAll(goCode, `"127.0.0.1:6000"`, `os.Getenv("MPB_DOC_ADDR")`) + "}\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644))
-	bin := filepath.Join(dir, "docexample")
-	build := exec.Command("go", "build", "-o", bin, filepath.Join(dir, "main.go"))
-	build.Dir = pytest.RepoRoot()
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build of the doc example:\n%s\n%s", out, src)
+	bin, err := goBuild(dir, "docexample", filepath.Join(dir, "main.go"))
+	require.NoError(t, err, "the doc example:\n%s", src)
 
 	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
 		port := freePort(t)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -115,7 +114,9 @@ func requireAuth(t *testing.T, err error, kind connection.AuthErrorKind, reason 
 // parent to a Go child; pickled values both ways. One conn_peer process per
 // version serves all the cases of that version.
 func TestConnectionInterop(t *testing.T) {
-	fdecho := buildFdecho(t)
+	// The Go child used when Python is the parent.
+	fdecho, err := goBuild(t.TempDir(), "fdecho", "./connection/internal/fdecho")
+	require.NoError(t, err)
 	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -308,14 +309,4 @@ func pyParentHandsFds(t *testing.T, ctx context.Context, p *connPeer, fdecho str
 	p.must(t, ctx, "spawn", map[string]any{"argv": []string{fdecho}, "duplex": duplex, "sizes": connSizes}, &res)
 	require.Equal(t, 0, res.RC, res.Stderr)
 	require.Equal(t, connSizes, res.Got)
-}
-
-// buildFdecho builds the Go child used when Python is the parent.
-func buildFdecho(t *testing.T) string {
-	path := filepath.Join(t.TempDir(), "fdecho")
-	cmd := exec.Command("go", "build", "-o", path, "./connection/internal/fdecho")
-	cmd.Dir = pytest.RepoRoot()
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build fdecho:\n%s", out)
-	return path
 }

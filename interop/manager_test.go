@@ -661,32 +661,8 @@ func TestManagerReliability(t *testing.T) {
 	require.Equal(t, 0, n)
 }
 
-// mgrBuildCLI builds cmd/mpbridge once per test binary.
-var mgrCLI struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-func buildMpbridge(t *testing.T) string {
-	t.Helper()
-	mgrCLI.once.Do(func() {
-		dir, err := os.MkdirTemp("", "mpbridge-cli")
-		if err != nil {
-			mgrCLI.err = err
-			return
-		}
-		mgrCLI.path = dir + "/mpbridge"
-		cmd := exec.Command("go", "build", "-o", mgrCLI.path, "./cmd/mpbridge")
-		cmd.Dir = pytest.RepoRoot()
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			mgrCLI.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, mgrCLI.err)
-	return mgrCLI.path
-}
+// buildMpbridge builds cmd/mpbridge once per test run and returns its path.
+var buildMpbridge = goBinary("mpbridge", "./cmd/mpbridge")
 
 // mpbridge serve is a drop-in for a Python BaseManager server process:
 // the README's Python client works against it with every version, the

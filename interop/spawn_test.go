@@ -24,35 +24,9 @@ import (
 	"github.com/mpbridge/mpbridge/spawn"
 )
 
-// spawnWorker builds spawn/internal/testworker once per test run and
-// returns its path. It is built at a fixed place in the temporary
-// directory (replaced atomically), so runs do not accumulate binaries.
-var spawnWorker = sync.OnceValues(func() (string, error) {
-	dir := filepath.Join(os.TempDir(), "mpbridge-spawn-test")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.CreateTemp(dir, "testworker-*")
-	if err != nil {
-		return "", err
-	}
-	tmp.Close()
-	cmd := exec.Command("go", "build", "-o", tmp.Name(), "./spawn/internal/testworker")
-	cmd.Dir = pytest.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp.Name())
-		return "", fmt.Errorf("building the spawn test worker: %v\n%s", err, out)
-	}
-	final := filepath.Join(dir, "testworker")
-	return final, os.Rename(tmp.Name(), final)
-})
-
-func spawnWorkerPath(t *testing.T) string {
-	t.Helper()
-	p, err := spawnWorker()
-	require.NoError(t, err)
-	return p
-}
+// spawnWorkerPath builds spawn/internal/testworker once per test run and
+// returns its path.
+var spawnWorkerPath = goBinary("testworker", "./spawn/internal/testworker")
 
 // spawnHelper starts one long-lived Python parent per version with the Go
 // test worker as its spawn executable.
@@ -441,7 +415,7 @@ result = p.exitcode`, path))
 func TestSpawnGoParentPythonChild(t *testing.T) {
 	pytest.ForEach(t, func(t *testing.T, py pytest.Python) {
 		dir := t.TempDir()
-		env := append(os.Environ(), "PYTHONPATH="+filepath.Join(pytest.RepoRoot(), "scripts"), "PYTHONDONTWRITEBYTECODE=1")
+		env := pytest.Env()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		start := func(t *testing.T, p spawn.Process) (*spawn.Child, *spawnBuffer) {

@@ -205,12 +205,19 @@ func RepoRoot() string {
 // Script returns the absolute path of scripts/name.
 func Script(name string) string { return filepath.Join(RepoRoot(), "scripts", name) }
 
+// Env is the environment Command gives an interpreter: os.Environ() with
+// PYTHONPATH set to scripts/, unbuffered output and no bytecode written.
+// Use it for interpreters started another way (spawn.Start).
+func Env() []string {
+	return append(os.Environ(), "PYTHONPATH="+filepath.Join(RepoRoot(), "scripts"), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
+}
+
 // Command builds an exec.Cmd running the interpreter in its own process
-// group with PYTHONPATH set to scripts/ and unbuffered output. Start it with
-// Start so that it is killed when the test ends.
+// group with the environment Env. Start it with Start so that it is killed
+// when the test ends.
 func (p Python) Command(args ...string) *exec.Cmd {
 	cmd := exec.Command(p.Exe, args...)
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(RepoRoot(), "scripts"), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = Env()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }
