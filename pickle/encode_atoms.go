@@ -26,18 +26,32 @@ var noIdx = [len(wellKnownNames)]int{-1, -1, -1, -1}
 // they were one object).
 var wellKnownNames = [...]string{"builtins", "complex", "bytearray", strLatin1}
 
+// wellKnownByLen maps a length to the index of the one well-known name of
+// that length (their lengths differ), or -1.
+var wellKnownByLen = func() (t [16]int8) {
+	for i := range t {
+		t[i] = -1
+	}
+	for i, w := range wellKnownNames {
+		if t[len(w)] >= 0 {
+			panic("pickle: two well-known names of one length")
+		}
+		t[len(w)] = int8(i)
+	}
+	return t
+}()
+
 // wellKnown returns the index in wellKnownNames of s's value, or -1, and
 // whether s is the pickler's own copy.
 func wellKnown(s string) (int, bool) {
-	if len(s) < 6 || len(s) > 9 {
+	if len(s) >= len(wellKnownByLen) {
 		return -1, false
 	}
-	for i, w := range wellKnownNames {
-		if s == w {
-			return i, unsafe.StringData(s) == unsafe.StringData(w)
-		}
+	i := wellKnownByLen[len(s)]
+	if i < 0 || s != wellKnownNames[i] {
+		return -1, false
 	}
-	return -1, false
+	return int(i), unsafe.StringData(s) == unsafe.StringData(wellKnownNames[i])
 }
 
 func (e *encodeState) saveBool(b bool) {
@@ -195,6 +209,14 @@ func (e *encodeState) saveStr(s string) error {
 		} else if e.seenIdx[wk] < 0 {
 			e.seenIdx[wk] = e.memoLen
 		}
+	}
+	if e.proto >= 4 && len(s) <= 0xff { // the common case, written at once
+		e.open()
+		e.buf = append(append(e.buf, opSHORT_BINUNICODE, byte(len(s))), s...)
+		e.memo.set(slot, k, e.memoLen)
+		e.memoLen++
+		e.buf = append(e.buf, opMEMOIZE)
+		return nil
 	}
 	if e.proto == 0 {
 		start := len(e.buf)

@@ -57,7 +57,9 @@ func (t *memoTable) get(k memoKey) int {
 // slot where set can record it and -1. The table is grown first, so the
 // slot stays valid until the next insertion.
 func (t *memoTable) find(k memoKey) (int, int) {
-	t.ensure()
+	if 2*(t.count+1) > len(t.slots) { // also when there are no slots yet
+		t.ensure()
+	}
 	mask := uint64(len(t.slots) - 1)
 	for i := k.hash() >> t.shift; ; i = (i + 1) & mask {
 		s := &t.slots[i]
@@ -90,7 +92,9 @@ func (t *memoTable) ensure() {
 
 // put records k under idx (k is not in the table).
 func (t *memoTable) put(k memoKey, idx int) {
-	t.ensure()
+	if 2*(t.count+1) > len(t.slots) {
+		t.ensure()
+	}
 	mask := uint64(len(t.slots) - 1)
 	i := k.hash() >> t.shift
 	for t.slots[i].gen == t.gen {
