@@ -160,7 +160,9 @@ func gopickleSafe(data []byte) bool {
 //     unescape; CPython raises UnicodeDecodeError "truncated \uXXXX escape"
 //     (seed cde79a128b53bb04);
 //   - an unhashable dict key (a dict set as its own key): gopickle stores
-//     it; CPython raises "unhashable type: 'dict'" (seed 84df53d8c7b50235).
+//     it; CPython raises "unhashable type: 'dict'" (seed 84df53d8c7b50235);
+//   - READONLY_BUFFER on an empty stack: gopickle ignores it; CPython
+//     raises "unpickling stack underflow" (seed 998c493f760fcf63).
 func gopickleLenient(err error) bool {
 	var se *pickle.SyntaxError
 	if !errors.As(err, &se) {
@@ -170,6 +172,8 @@ func gopickleLenient(err error) bool {
 	case errors.Is(err, pickle.ErrMemoMissing), errors.Is(err, pickle.ErrUnhashable):
 		return true
 	case errors.Is(err, pickle.ErrBadValue) && (se.OpName == "BUILD" || se.OpName == "UNICODE"):
+		return true
+	case errors.Is(err, pickle.ErrStackUnderflow) && se.OpName == "READONLY_BUFFER":
 		return true
 	}
 	return false
@@ -591,11 +595,13 @@ func (q *gpEq) equivGenericObject(path string, ours any, th *types.GenericObject
 			return fmt.Errorf("%s: %T vs object of %s.%s", path, ours, th.Class.Module, th.Class.Name)
 		}
 	}
-	if g, ok := o.Callable.(pickle.Global); ok && o.Kind == pickle.Reduce && len(o.Args) == 3 &&
+	if g, ok := o.Callable.(pickle.Global); ok && o.Kind == pickle.Reduce && len(o.Args) >= 2 &&
 		g == (pickle.Global{Module: "copyreg", Name: "_reconstructor"}) {
 		// copyreg._reconstructor(cls, base, state): gopickle builds
 		// base.PyNew(cls), i.e. an object of cls when base is object,
-		// else (wrongly) an object of base with cls as its argument.
+		// else (wrongly) an object of base with cls as its argument. It
+		// does not check the arity either, where CPython's call raises
+		// TypeError for other than three arguments (seed 246bb33c302e02c9).
 		if base, ok := o.Args[1].(pickle.Global); ok && base == (pickle.Global{Module: "builtins", Name: "object"}) {
 			if len(th.ConstructorArgs) == 0 {
 				return q.gopickleEquiv(path+".class", o.Args[0], th.Class)
