@@ -182,8 +182,9 @@ type acrossMode int
 
 const (
 	rawFrames    acrossMode = iota // the child writes each frame with one write; read header, then body
-	queueItems                     // the child Puts, this process Gets
-	rawIntoQueue                   // the child writes raw frames into a queue's pipe, this process reads them as the queue does
+	queueItems                     // the child Puts (ProducerHandles), this process Gets as the only reader
+	queueShared                    // the same with the read end given to the child too (Handles), so Get reads byte-exactly
+	rawIntoQueue                   // the child writes raw frames into a queue's pipe (both ends given), this process reads them as the queue does
 )
 
 // throughputAcross moves n 512-byte items from a Go child process to this
@@ -202,7 +203,10 @@ func throughputAcross(t *testing.T, n int, mode acrossMode) float64 {
 		return float64(n-1) / el.Seconds()
 	}
 	q := testQueue(t, 0)
-	r, w := q.Files()
+	var r, w *os.File
+	if mode != queueItems {
+		r, w = q.Files()
+	}
 	spec := benchSpec{Role: "rawput", N: n, Size: len(benchPayload), W: 4}
 	get := func(ctx context.Context) error {
 		// No slot semaphore: the raw writer takes none.
@@ -212,13 +216,22 @@ func throughputAcross(t *testing.T, n int, mode acrossMode) float64 {
 		}
 		return err
 	}
-	if mode == queueItems {
+	files := []*os.File{r, w}
+	switch mode {
+	case queueShared:
 		h := q.Handles()
 		h.Reader, h.Writer = 3, 4
 		spec = benchSpec{Role: "put", N: n, Size: len(benchPayload), Q: h}
+	case queueItems:
+		h := q.ProducerHandles()
+		h.Writer = 3
+		spec = benchSpec{Role: "put", N: n, Size: len(benchPayload), Q: h}
+		files = []*os.File{q.WriterFile()}
+	}
+	if mode != rawIntoQueue {
 		get = func(ctx context.Context) error { _, err := q.Get(ctx); return err }
 	}
-	cmd := startPeer(t, spec, r, w)
+	cmd := startPeer(t, spec, files...)
 	ctx := context.Background()
 	var start time.Time
 	for i := 0; i < n; i++ {
@@ -252,8 +265,17 @@ func acrossVsRaw(t *testing.T, mode acrossMode, what string) {
 
 // TestThroughputAcrossProcesses compares a Go producer process and a Go
 // consumer process through a Queue with the same frames over a bare pipe
-// (MPBRIDGE_BENCH=1); the median of several alternating rounds.
+// (MPBRIDGE_BENCH=1); the median of several alternating rounds. The
+// producer attaches with ProducerHandles, as a Go child that only puts
+// can; TestThroughputSharedReader gives it both ends.
 func TestThroughputAcrossProcesses(t *testing.T) { acrossVsRaw(t, queueItems, "queue") }
+
+// TestThroughputSharedReader is TestThroughputAcrossProcesses with the
+// read end handed to the producer too, as to a Python process, so that the
+// consumer may not read ahead.
+func TestThroughputSharedReader(t *testing.T) {
+	acrossVsRaw(t, queueShared, "queue, read end shared")
+}
 
 // startPeer re-executes the test binary as a benchmark peer with files
 // as fds 3, 4, ...
@@ -288,10 +310,9 @@ func pingPongQueue(t *testing.T, n int) []time.Duration {
 	ctx := context.Background()
 	req, rep := testQueue(t, 0), testQueue(t, 0)
 	r1, w1 := req.Files()
-	r2, w2 := rep.Files()
-	hq, h2 := req.Handles(), rep.Handles()
-	hq.Reader, hq.Writer, h2.Reader, h2.Writer = 3, 4, 5, 6
-	cmd := startPeer(t, benchSpec{Role: "echo", Q: hq, Q2: h2}, r1, w1, r2, w2)
+	hq, h2 := req.Handles(), rep.ProducerHandles() // the child only puts replies
+	hq.Reader, hq.Writer, h2.Writer = 3, 4, 5
+	cmd := startPeer(t, benchSpec{Role: "echo", Q: hq, Q2: h2}, r1, w1, rep.WriterFile())
 	rtts := make([]time.Duration, 0, n)
 	for i := 0; i < n+100; i++ {
 		start := time.Now()

@@ -18,8 +18,8 @@ import (
 )
 
 // childEnv makes the test binary an echo child: it attaches the
-// JoinableQueue on fds 3, 4 and the Queue on fds 5, 6 described by the
-// JSON value, moves every item from the first to the second, marking each
+// JoinableQueue on fds 3, 4 and the Queue on fds 5, 6 (or only 5, the
+// write end) described by the JSON value, moves every item from the first to the second, marking each
 // task done, and stops after forwarding None.
 const childEnv = "MPBRIDGE_MPQUEUE_TEST_CHILD"
 
@@ -79,23 +79,42 @@ func echo(spec childSpec) error {
 
 // A Go parent and a Go child (exec.Cmd.ExtraFiles) share a JoinableQueue
 // and a Queue: items go out, come back in order, and Join sees the child's
-// task_done calls.
+// task_done calls. The child gets the Queue's read end too, or only its
+// write end (ProducerHandles), which leaves the parent reading ahead.
 func TestGoGoAcrossProcesses(t *testing.T) {
+	for _, producerOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("producerOnly=%v", producerOnly), func(t *testing.T) { goGoAcross(t, producerOnly) })
+	}
+}
+
+func goGoAcross(t *testing.T, producerOnly bool) {
 	in, err := NewJoinable(16, testOpts())
 	require.NoError(t, err)
 	defer in.Close()
 	out := testQueue(t, 0)
 	inR, inW := in.Files()
-	outR, outW := out.Files()
-	hIn, hOut := in.Handles(), out.Handles()
-	hIn.Reader, hIn.Writer, hOut.Reader, hOut.Writer = 3, 4, 5, 6
+	hIn := in.Handles()
+	hIn.Reader, hIn.Writer = 3, 4
+	files := []*os.File{inR, inW}
+	var hOut Handles
+	if producerOnly {
+		hOut = out.ProducerHandles()
+		hOut.Writer = 5
+		files = append(files, out.WriterFile())
+	} else {
+		outR, outW := out.Files()
+		hOut = out.Handles()
+		hOut.Reader, hOut.Writer = 5, 6
+		files = append(files, outR, outW)
+	}
+	require.Equal(t, producerOnly, out.soleReader.Load())
 	spec, err := json.Marshal(childSpec{In: hIn, Out: hOut})
 	require.NoError(t, err)
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childEnv+"="+string(spec))
-	cmd.ExtraFiles = []*os.File{inR, inW, outR, outW}
+	cmd.ExtraFiles = files
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()

@@ -18,11 +18,19 @@ import (
 // frames while nobody reads, then drained by the minimal loop (header,
 // then body, plain read(2)) or by Get, in alternating rounds. No producer
 // runs during the timing, so the figure is free of the two processes'
-// interplay that TestThroughputAcrossProcesses includes.
+// interplay that TestThroughputAcrossProcesses includes. Get runs as the
+// queue's only reader (reading ahead) and with the read end shared
+// (byte-exact).
 func TestConsumerCostVsRawReader(t *testing.T) {
 	if os.Getenv("MPBRIDGE_BENCH") == "" {
 		t.Skip("set MPBRIDGE_BENCH=1")
 	}
+	for _, shared := range []bool{false, true} {
+		consumerCost(t, shared)
+	}
+}
+
+func consumerCost(t *testing.T, shared bool) {
 	frame := benchFrame(t)
 	const perRound, rounds = 1800, 200
 	var fill []byte
@@ -30,10 +38,12 @@ func TestConsumerCostVsRawReader(t *testing.T) {
 		fill = append(fill, frame...)
 	}
 	q := testQueue(t, 0)
-	r, w := q.Files()
-	_, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 1<<20)
+	if shared {
+		_ = q.Handles()
+	}
+	_, err := unix.FcntlInt(q.WriterFile().Fd(), unix.F_SETPIPE_SZ, 1<<20)
 	require.NoError(t, err)
-	rfd, wfd := int(r.Fd()), int(w.Fd())
+	rfd, wfd := q.r.Fd(), int(q.WriterFile().Fd())
 	ctx := context.Background()
 	var rawT, qT time.Duration
 	var hdr [4]byte
@@ -42,8 +52,12 @@ func TestConsumerCostVsRawReader(t *testing.T) {
 		require.NoError(t, writeAll(wfd, fill))
 		start := time.Now()
 		for i := 0; i < perRound; i++ {
-			require.NoError(t, readAll(rfd, hdr[:]))
-			require.NoError(t, readAll(rfd, body[:binary.BigEndian.Uint32(hdr[:])]))
+			if err := readAll(rfd, hdr[:]); err != nil {
+				t.Fatal(err)
+			}
+			if err := readAll(rfd, body[:binary.BigEndian.Uint32(hdr[:])]); err != nil {
+				t.Fatal(err)
+			}
 		}
 		rawT += time.Since(start)
 
@@ -60,8 +74,12 @@ func TestConsumerCostVsRawReader(t *testing.T) {
 		qT += time.Since(start)
 	}
 	n := float64(rounds * perRound)
-	t.Logf("consumer alone: raw reader %.0f ns/frame, Get %.0f ns/item: Get at %.0f%% of the raw reader's rate",
-		float64(rawT.Nanoseconds())/n, float64(qT.Nanoseconds())/n, 100*float64(rawT)/float64(qT))
+	mode := "only reader"
+	if shared {
+		mode = "read end shared"
+	}
+	t.Logf("consumer alone (%s): raw reader %.0f ns/frame, Get %.0f ns/item: Get at %.0f%% of the raw reader's rate",
+		mode, float64(rawT.Nanoseconds())/n, float64(qT.Nanoseconds())/n, 100*float64(rawT)/float64(qT))
 }
 
 // TestRawProducerQueueConsumer is TestThroughputAcrossProcesses with the

@@ -53,6 +53,24 @@ func ExampleQueue_Handles() {
 	// Output: Queue 10 3 4 true true true
 }
 
+// A child that only puts gets the write end alone: this process stays the
+// queue's only reader, so its Get reads many items per system call.
+func ExampleQueue_ProducerHandles() {
+	q, err := mpqueue.New(0, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer q.Close()
+	h := q.ProducerHandles()
+	h.Writer = 3 // ExtraFiles[0] in the child
+	cmd := exec.Command("producer")
+	cmd.ExtraFiles = []*os.File{q.WriterFile()}
+	// The child calls mpqueue.AttachQueue(h, nil) and Puts; its Get fails.
+	fmt.Println(h.Type, h.Reader, h.Writer)
+
+	// Output: Queue -1 3
+}
+
 // Flush delivers what Put handed to the writer; Close returns what could
 // not be delivered instead of blocking at exit or dropping it.
 func ExampleQueue_Flush() {

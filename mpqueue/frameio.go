@@ -48,41 +48,159 @@ func (p *pipeEnd) readFrame(w *waiter, maxFrame int64) ([]byte, stopReason, erro
 			return nil, stopNone, err
 		}
 	}
-	size, err := connection.ParseHeader(hdr[:hlen], maxFrame)
+	size, err := frameSize(hdr[:hlen], maxFrame)
+	if err != nil {
+		return nil, stopNone, err
+	}
+	buf, err := p.readPayload(w, hdr[:hlen], size, nil)
+	return buf, stopNone, err
+}
+
+// frameSize decodes a frame header; a length no pickle can have (or above
+// maxFrame) is a *CorruptError.
+func frameSize(hdr []byte, maxFrame int64) (int64, error) {
+	size, err := connection.ParseHeader(hdr, maxFrame)
 	var he *connection.HeaderError
 	switch {
 	case errors.As(err, &he):
-		return nil, stopNone, &CorruptError{Reason: he.Reason, Data: clone(hdr[:hlen])}
+		return 0, &CorruptError{Reason: he.Reason, Data: clone(hdr)}
 	case err != nil:
-		return nil, stopNone, err
+		return 0, err
 	case size == 0:
-		return nil, stopNone, &CorruptError{Reason: "empty frame where a pickle was expected", Data: clone(hdr[:hlen])}
+		return 0, &CorruptError{Reason: "empty frame where a pickle was expected", Data: clone(hdr)}
 	}
-	buf := make([]byte, min(size, readChunk))
-	have := int64(0)
+	return size, nil
+}
+
+// readPayload reads the size bytes of a payload whose header hdr has been
+// read, of which prefix has already arrived (len(prefix) <= size), and
+// nothing beyond them. The buffer grows with the bytes that arrive, so a
+// lying header costs no more memory than the bytes really sent.
+func (p *pipeEnd) readPayload(w *waiter, hdr []byte, size int64, prefix []byte) ([]byte, error) {
+	buf := make([]byte, max(min(size, readChunk), int64(len(prefix))))
+	have := int64(copy(buf, prefix))
 	for have == 0 { // the first bytes of the payload: is it a pickle?
 		n, err := p.readSome(w, buf, buf[:0])
 		if err != nil {
-			return nil, stopNone, withHeader(err, hdr[:hlen])
+			return nil, withHeader(err, hdr)
 		}
 		have = int64(n)
 	}
 	if buf[0] != opPROTO {
-		return nil, stopNone, &CorruptError{Reason: "payload does not start with the PROTO opcode",
-			Data: append(clone(hdr[:hlen]), head(buf[:have], 64)...)}
+		return nil, notPickle(hdr, buf[:have])
 	}
 	for {
 		if err := p.readFull(w, buf[have:], buf[:have]); err != nil {
-			return nil, stopNone, withHeader(err, hdr[:hlen])
+			return nil, withHeader(err, hdr)
 		}
 		have = int64(len(buf))
 		if have == size {
-			return buf, stopNone, nil
+			return buf, nil
 		}
 		nb := make([]byte, min(size, 2*have))
 		copy(nb, buf)
 		buf = nb
 	}
+}
+
+// notPickle is the error for a payload that does not start with PROTO.
+func notPickle(hdr, payload []byte) error {
+	return &CorruptError{Reason: "payload does not start with the PROTO opcode",
+		Data: append(clone(hdr), head(payload, 64)...)}
+}
+
+// aheadSize is how much a queue whose read end this process alone holds
+// reads at once: a pipe's default capacity.
+const aheadSize = 64 << 10
+
+// aheadFrame is a frame read ahead of the one returned, or the error that
+// reading it gave.
+type aheadFrame struct {
+	data []byte
+	err  error
+}
+
+// readFrameAhead is readFrame for a reader that may hold frames read ahead
+// of the one it returns (p.ready). While sole is true — no other process
+// holds the read end, so no one else can want the bytes after this frame —
+// it reads whatever the pipe holds, up to aheadSize, and later calls take
+// the frames from p.ready without a system call. When sole is false it
+// returns what p.ready holds and then reads byte-exactly, as readFrame.
+// Either way it leaves the pipe at a frame boundary (splitAhead finishes a
+// frame the read cut), so a process that starts reading the pipe once the
+// read end is shared reads whole frames.
+func (p *pipeEnd) readFrameAhead(w *waiter, maxFrame int64, sole bool) ([]byte, stopReason, error) {
+	if p.next == len(p.ready) {
+		if !sole {
+			return p.readFrame(w, maxFrame)
+		}
+		if p.ahead == nil {
+			p.ahead = make([]byte, aheadSize)
+		}
+		n, sr, err := p.readBoundary(w, p.ahead)
+		if sr != stopNone || err != nil {
+			return nil, sr, err
+		}
+		clear(p.ready)
+		p.ready, p.next = p.splitAhead(w, maxFrame, p.ahead[:n], p.ready[:0]), 0
+	}
+	f := p.ready[p.next]
+	p.ready[p.next] = aheadFrame{}
+	p.next++
+	p.buffered.Store(int64(len(p.ready) - p.next))
+	return f.data, stopNone, f.err
+}
+
+// splitAhead appends to out the frames that begin in chunk, the bytes just
+// read at a frame boundary, and returns it (never empty, chunk being not).
+// A frame that chunk cuts is finished byte-exactly (readFrame's rules for
+// the middle of a frame). A frame that fails is one entry with its error,
+// consuming what readFrame would: an empty frame or a payload that is not
+// a pickle ends there and the frames after it follow; a bad header ends
+// the chunk, the pipe being out of step.
+func (p *pipeEnd) splitAhead(w *waiter, maxFrame int64, chunk []byte, out []aheadFrame) []aheadFrame {
+	for len(chunk) > 0 {
+		var hdr [12]byte
+		have := copy(hdr[:4], chunk)
+		rest := chunk[have:]
+		if have < 4 {
+			if err := p.readFull(w, hdr[have:4], hdr[:have]); err != nil {
+				return append(out, aheadFrame{err: err})
+			}
+		}
+		hlen := connection.HeaderLen(hdr[:4])
+		if hlen > 4 {
+			m := copy(hdr[4:hlen], rest)
+			rest = rest[m:]
+			if err := p.readFull(w, hdr[4+m:hlen], hdr[:4+m]); err != nil {
+				return append(out, aheadFrame{err: err})
+			}
+		}
+		size, err := frameSize(hdr[:hlen], maxFrame)
+		if err != nil {
+			out = append(out, aheadFrame{err: err})
+			if hlen == 4 && hdr == [12]byte{} { // an empty frame: still in step
+				chunk = rest
+				continue
+			}
+			return out
+		}
+		if int64(len(rest)) < size { // the frame goes on in the pipe
+			if len(rest) > 0 && rest[0] != opPROTO {
+				return append(out, aheadFrame{err: notPickle(hdr[:hlen], rest)})
+			}
+			data, err := p.readPayload(w, hdr[:hlen], size, rest)
+			return append(out, aheadFrame{data: data, err: err})
+		}
+		payload := rest[:size]
+		if payload[0] != opPROTO {
+			out = append(out, aheadFrame{err: notPickle(hdr[:hlen], payload)})
+		} else {
+			out = append(out, aheadFrame{data: clone(payload)})
+		}
+		chunk = rest[size:]
+	}
+	return out
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }

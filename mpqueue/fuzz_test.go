@@ -15,8 +15,13 @@ import (
 )
 
 // readAllFrames feeds data into a pipe through write (which may split it)
-// and reads frames until end of file or an error.
+// and reads frames until end of file or an error, byte-exactly.
 func readAllFrames(t *testing.T, data []byte, chunk int) (frames [][]byte, last error) {
+	return readAllFramesMode(t, data, chunk, false)
+}
+
+// readAllFramesMode is readAllFrames, reading ahead if ahead is set.
+func readAllFramesMode(t *testing.T, data []byte, chunk int, ahead bool) (frames [][]byte, last error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +43,13 @@ func readAllFrames(t *testing.T, data []byte, chunk int) (frames [][]byte, last 
 	}
 	wt := &waiter{ctx: context.Background(), closing: make(chan struct{}), stall: 10 * time.Second}
 	for {
-		f, sr, err := p.readFrame(wt, 1<<20)
+		var f []byte
+		var sr stopReason
+		if ahead {
+			f, sr, err = p.readFrameAhead(wt, 1<<20, true)
+		} else {
+			f, sr, err = p.readFrame(wt, 1<<20)
+		}
 		if sr != stopNone {
 			t.Fatalf("unexpected stop %v", sr)
 		}
@@ -52,8 +63,10 @@ func readAllFrames(t *testing.T, data []byte, chunk int) (frames [][]byte, last 
 // FuzzReadFrame checks the frame reader on arbitrary pipe contents: it
 // never panics or hangs, every frame returned is a PROTO-led payload within
 // the limit, any failure other than a clean end of file is ErrCorrupt,
-// reading the bytes one at a time gives the same result as one write, and
-// re-framing the payloads reads back the same payloads.
+// reading the bytes one at a time gives the same result as one write,
+// reading ahead (one write or byte at a time) gives the same frames and
+// the same kind of end as reading byte-exactly, and re-framing the
+// payloads reads back the same payloads.
 func FuzzReadFrame(f *testing.F) {
 	q := func(p []byte) []byte { return append(connection.AppendHeader(nil, len(p)), p...) }
 	f.Add(q([]byte{0x80, 4, 0x95, 5, 0, 0, 0, 0, 0, 0, 0, 0x8c, 1, 'x', 0x94, 0x2e}))
@@ -88,6 +101,18 @@ func FuzzReadFrame(f *testing.F) {
 		for i := range frames {
 			if string(frames[i]) != string(frames1[i]) {
 				t.Fatalf("frame %d differs byte-at-a-time", i)
+			}
+		}
+		for _, chunk := range []int{len(data) + 1, 1} {
+			framesA, errA := readAllFramesMode(t, data, chunk, true)
+			if len(framesA) != len(frames) || (errA == io.EOF) != (err == io.EOF) ||
+				(errA != io.EOF && !errors.Is(errA, mpbridge.ErrCorrupt)) {
+				t.Fatalf("reading ahead (writes of %d): %d frames, %v; byte-exactly: %d frames, %v", chunk, len(framesA), errA, len(frames), err)
+			}
+			for i := range frames {
+				if string(frames[i]) != string(framesA[i]) {
+					t.Fatalf("frame %d differs reading ahead", i)
+				}
 			}
 		}
 		var again []byte

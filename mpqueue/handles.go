@@ -23,7 +23,8 @@ import (
 //
 // Reader and Writer are descriptor numbers in the process that calls
 // Attach: a parent passing a queue to a child through exec.Cmd.ExtraFiles
-// sets them to the child's numbers (3 + the index in ExtraFiles).
+// sets them to the child's numbers (3 + the index in ExtraFiles). Reader
+// is -1 in a queue's ProducerHandles: the child gets no read end.
 type Handles struct {
 	Type string `json:"type"`
 

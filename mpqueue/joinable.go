@@ -72,8 +72,13 @@ func AttachJoinable(h Handles, opts *Options) (*JoinableQueue, error) {
 }
 
 // Handles describes the queue for AttachJoinable or a Python peer.
-func (q *JoinableQueue) Handles() Handles {
-	h := q.Queue.Handles()
+func (q *JoinableQueue) Handles() Handles { return q.joinable(q.Queue.Handles()) }
+
+// ProducerHandles is Handles for a process that will only put, as
+// Queue.ProducerHandles.
+func (q *JoinableQueue) ProducerHandles() Handles { return q.joinable(q.Queue.ProducerHandles()) }
+
+func (q *JoinableQueue) joinable(h Handles) Handles {
 	ch := q.cond.Handles()
 	h.Type, h.Cond, h.Unfinished = TypeJoinableQueue, &ch, q.unfinished.Name()
 	return h

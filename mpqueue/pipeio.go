@@ -23,6 +23,14 @@ type pipeEnd struct {
 	*sharedfd.FD
 	f         *os.File
 	longWaits atomic.Bool // the last wait at a frame boundary outlasted boundarySpin: sleep at once
+
+	// Frames read ahead (readFrameAhead), used by one reading goroutine
+	// at a time: ready[next:] are still to be returned; buffered is their
+	// number, for Empty. ahead is the buffer reads ahead go into.
+	ahead    []byte
+	ready    []aheadFrame
+	next     int
+	buffered atomic.Int64
 }
 
 func newPipeEnd(f *os.File) (*pipeEnd, error) {

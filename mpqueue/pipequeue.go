@@ -27,6 +27,11 @@ type pipeQueue struct {
 	maxFrame     int64
 	stall        time.Duration
 
+	// soleReader is true while no other process can hold the read end:
+	// the queue was made here and its reader never handed out (Handles,
+	// Files, Reduce). Get then reads ahead (readFrameAhead).
+	soleReader atomic.Bool
+
 	readers   chan struct{} // one reading goroutine at a time (enterRead)
 	ops       sync.RWMutex  // held shared by every call, exclusively by Close
 	closed    atomic.Bool
@@ -55,12 +60,14 @@ func newPipeQueue(opts *Options) (*pipeQueue, error) {
 		w.Close()
 		return nil, err
 	}
+	pq.soleReader.Store(true)
 	return pq, nil
 }
 
 // attachPipeQueue adopts the descriptors and opens the locks named in h.
+// A negative h.Reader (ProducerHandles) leaves the queue without a read end.
 func attachPipeQueue(h Handles, opts *Options) (*pipeQueue, error) {
-	if h.Reader < 0 || h.Writer < 0 || h.Reader == h.Writer {
+	if h.Writer < 0 || h.Reader == h.Writer {
 		return nil, fmt.Errorf("mpqueue: bad descriptors %d, %d", h.Reader, h.Writer)
 	}
 	pq := &pipeQueue{maxFrame: opts.maxFrame(), stall: opts.stallTimeout()}
@@ -72,16 +79,25 @@ func attachPipeQueue(h Handles, opts *Options) (*pipeQueue, error) {
 		pq.release()
 		return nil, err
 	}
-	if err := pq.adopt(os.NewFile(uintptr(h.Reader), "mpqueue-reader"), os.NewFile(uintptr(h.Writer), "mpqueue-writer")); err != nil {
+	var r *os.File
+	if h.Reader >= 0 {
+		r = os.NewFile(uintptr(h.Reader), "mpqueue-reader")
+	}
+	if err := pq.adopt(r, os.NewFile(uintptr(h.Writer), "mpqueue-writer")); err != nil {
 		return nil, err
 	}
 	return pq, nil
 }
 
-// adopt makes r and w the queue's pipe ends and finishes setting it up;
-// on failure it releases the locks and leaves the files to the caller.
+// adopt makes r (nil: none) and w the queue's pipe ends and finishes
+// setting it up; on failure it releases the locks and leaves the files to
+// the caller.
 func (pq *pipeQueue) adopt(r, w *os.File) error {
-	pr, err := newPipeEnd(r)
+	var pr *pipeEnd
+	var err error
+	if r != nil {
+		pr, err = newPipeEnd(r)
+	}
 	if err == nil {
 		pq.w, err = newPipeEnd(w)
 	}
@@ -137,6 +153,10 @@ func (pq *pipeQueue) begin() error {
 func (pq *pipeQueue) end() { pq.ops.RUnlock() }
 
 var errClosed = fmt.Errorf("mpqueue: queue is closed: %w", mpbridge.ErrClosed)
+
+// errNoReader is the error for reading a queue attached with
+// ProducerHandles.
+var errNoReader = fmt.Errorf("mpqueue: queue attached without its read end (ProducerHandles): %w", mpbridge.ErrClosed)
 
 // shutdown marks the queue closed and waits for calls in progress, which
 // notice within a poll slice.
@@ -273,6 +293,9 @@ func stopReasonOf(ctx context.Context) stopReason {
 // release() it is not raised past its maximum (an item written without
 // taking a slot leaves the count as it is).
 func (pq *pipeQueue) getFrame(ctx context.Context, nowait bool, slots *semlock.SemLock) ([]byte, error) {
+	if pq.r == nil {
+		return nil, errNoReader
+	}
 	if err := pq.enterRead(ctx, nowait); err != nil {
 		return nil, err
 	}
@@ -286,7 +309,7 @@ func (pq *pipeQueue) getFrameLocked(ctx context.Context, nowait bool, slots *sem
 		return nil, err
 	}
 	w := &waiter{ctx: ctx, closing: pq.closing, stall: pq.stall, nowait: nowait}
-	data, sr, err := pq.r.readFrame(w, pq.maxFrame)
+	data, sr, err := pq.r.readFrameAhead(w, pq.maxFrame, pq.soleReader.Load())
 	if err == nil && sr == stopNone && slots != nil {
 		_ = slots.Release()
 	}
@@ -333,13 +356,42 @@ func encode(item any) (*outFrame, error) {
 	return f, nil
 }
 
-// empty reports whether nothing is readable on the pipe (Python's
-// `not reader.poll()`).
+// empty reports whether nothing is readable: no frame read ahead and
+// nothing on the pipe (Python's `not reader.poll()`).
 func (pq *pipeQueue) empty() (bool, error) {
+	if pq.r == nil {
+		return false, errNoReader
+	}
+	if pq.r.buffered.Load() > 0 {
+		return false, nil
+	}
 	ready, err := pq.r.Poll(unix.POLLIN, 0)
 	return !ready, err
 }
 
-// Files returns the pipe's read and write ends, e.g. for
-// exec.Cmd.ExtraFiles; they remain owned by the queue.
-func (pq *pipeQueue) files() (r, w *os.File) { return pq.r.f, pq.w.f }
+// readerFd returns the read end's descriptor for a caller that will hand
+// it to another process, which ends reading ahead: from then on a Get
+// reads byte-exactly, once it has used up what it had read ahead (those
+// items are still delivered here, in order). -1 without a read end.
+func (pq *pipeQueue) readerFd() int {
+	if pq.r == nil {
+		return -1
+	}
+	pq.soleReader.Store(false)
+	return pq.r.Fd()
+}
+
+// files returns the pipe's ends; the read end (nil without one) is
+// presumed handed to another process.
+func (pq *pipeQueue) files() (r, w *os.File) {
+	if pq.readerFd() < 0 {
+		return nil, pq.w.f
+	}
+	return pq.r.f, pq.w.f
+}
+
+// WriterFile returns the pipe's write end (owned by the queue), to pass
+// to a child process (exec.Cmd.ExtraFiles) that attaches with
+// ProducerHandles. Unlike Files, it leaves this process the queue's only
+// reader, so its Get keeps reading ahead.
+func (pq *pipeQueue) WriterFile() *os.File { return pq.w.f }

@@ -24,8 +24,14 @@ import (
 // as in Python, so Put(big) followed by Get in one goroutine works. Flush
 // waits for the writer to finish; Close returns what it could not write.
 //
-// Get takes the read lock, reads exactly one frame, releases the slot and
-// the lock, then unpickles. All methods are safe for concurrent use.
+// Get takes the read lock, reads one frame, releases the slot and the
+// lock, then unpickles. While the read end has never left this process (a
+// queue made by New whose children got ProducerHandles), Get reads
+// whatever the pipe holds, up to 64 KiB, and returns the next items from
+// that without a system call; once the read end is handed out (Handles,
+// Files, Reduce), it reads exactly one frame at a time, header then
+// payload, never a byte past it, as a reader of a pipe other processes
+// read must. All methods are safe for concurrent use.
 type Queue struct {
 	*pipeQueue
 	maxsize int
@@ -87,13 +93,25 @@ func attachQueue(h Handles, opts *Options) (*Queue, error) {
 
 // Handles describes the queue for AttachQueue in another process or a
 // Python peer; Reader and Writer are this process's descriptor numbers.
-func (q *Queue) Handles() Handles {
-	return Handles{Type: TypeQueue, Maxsize: q.maxsize, Reader: q.r.Fd(), Writer: q.w.Fd(),
+func (q *Queue) Handles() Handles { return q.handles(q.readerFd()) }
+
+// ProducerHandles is Handles for a process that will only put: Reader is
+// -1, and the child is given only WriterFile. This process then stays the
+// queue's only reader, which lets its Get read ahead — many items per
+// system call instead of two calls per item. A queue attached from these
+// handles has no read end: Get and Empty fail with an error matching
+// mpbridge.ErrClosed. Python's Queue needs both ends; give it Handles.
+func (q *Queue) ProducerHandles() Handles { return q.handles(-1) }
+
+func (q *Queue) handles(reader int) Handles {
+	return Handles{Type: TypeQueue, Maxsize: q.maxsize, Reader: reader, Writer: q.w.Fd(),
 		RLock: q.rlock.Name(), WLock: q.wlock.Name(), Sem: q.sem.Name()}
 }
 
 // Files returns the pipe's read and write ends (owned by the queue), e.g.
-// to pass them to a child through exec.Cmd.ExtraFiles.
+// to pass them to a child through exec.Cmd.ExtraFiles. The read end is
+// presumed shared from then on (see ProducerHandles and WriterFile for a
+// child that only puts); r is nil for a queue attached without it.
 func (q *Queue) Files() (r, w *os.File) { return q.files() }
 
 // Maxsize returns the capacity (SEM_VALUE_MAX when unbounded).

@@ -152,7 +152,10 @@ func (e *Event) Reduce() *pickle.Object {
 }
 
 func (pq *pipeQueue) reduceEnds(dup FdReducer) (r, w *pickle.Object, err error) {
-	if r, err = ReduceConnection(pq.r.Fd(), true, false, dup); err != nil {
+	if pq.r == nil {
+		return nil, nil, errNoReader
+	}
+	if r, err = ReduceConnection(pq.readerFd(), true, false, dup); err != nil {
 		return nil, nil, err
 	}
 	if w, err = ReduceConnection(pq.w.Fd(), false, true, dup); err != nil {

@@ -37,8 +37,14 @@ func AttachSimpleQueue(h Handles, opts *Options) (*SimpleQueue, error) {
 }
 
 // Handles describes the queue for AttachSimpleQueue or a Python peer.
-func (q *SimpleQueue) Handles() Handles {
-	return Handles{Type: TypeSimpleQueue, Reader: q.r.Fd(), Writer: q.w.Fd(),
+func (q *SimpleQueue) Handles() Handles { return q.handles(q.readerFd()) }
+
+// ProducerHandles is Handles for a process that will only put, as
+// Queue.ProducerHandles.
+func (q *SimpleQueue) ProducerHandles() Handles { return q.handles(-1) }
+
+func (q *SimpleQueue) handles(reader int) Handles {
+	return Handles{Type: TypeSimpleQueue, Reader: reader, Writer: q.w.Fd(),
 		RLock: q.rlock.Name(), WLock: q.wlock.Name()}
 }
 
