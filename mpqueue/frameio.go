@@ -270,8 +270,13 @@ func (p *pipeEnd) readBoundary(w *waiter, b []byte) (int, stopReason, error) {
 // trip for a peer that answers.
 const boundarySpin = 20 * time.Microsecond
 
-// spinRead tries to read for up to d without sleeping; n == 0 with a nil
-// error means nothing came.
+// spinRead tries to read for up to d without sleeping, yielding the CPU
+// between tries; n == 0 with a nil error means nothing came. Yielding
+// (A/B against a bare spin, session 4): put→get round trips within 1.5×
+// of the raw pipe in 22 of 24 rounds instead of 6 of 15 (the bare spin's
+// bad rounds, 1.6–4.8×, were the two processes sharing a CPU), and a
+// CPython producer feeding a Go consumer 1.01–1.18× as fast as feeding a
+// Python one instead of 0.84–0.99×.
 func (p *pipeEnd) spinRead(b []byte, d time.Duration) (int, error) {
 	deadline := time.Now().Add(d)
 	for {
@@ -285,6 +290,10 @@ func (p *pipeEnd) spinRead(b []byte, d time.Duration) (int, error) {
 		if !time.Now().Before(deadline) {
 			return 0, nil
 		}
+		// Let the writer have this CPU if it is waiting for one: on two
+		// CPUs the two processes often share one, and a spin that does
+		// not yield then only delays the item it waits for.
+		_, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 	}
 }
 
