@@ -39,14 +39,9 @@ func (p *pipeEnd) readFrame(w *waiter, maxFrame int64) ([]byte, stopReason, erro
 	if sr != stopNone || err != nil {
 		return nil, sr, err
 	}
-	if err := p.readFull(w, hdr[n:4], hdr[:n]); err != nil {
+	hlen, _, err := p.readHeader(w, &hdr, hdr[:n])
+	if err != nil {
 		return nil, stopNone, err
-	}
-	hlen := connection.HeaderLen(hdr[:4])
-	if hlen > 4 {
-		if err := p.readFull(w, hdr[4:hlen], hdr[:4]); err != nil {
-			return nil, stopNone, err
-		}
 	}
 	size, err := frameSize(hdr[:hlen], maxFrame)
 	if err != nil {
@@ -54,6 +49,24 @@ func (p *pipeEnd) readFrame(w *waiter, maxFrame int64) ([]byte, stopReason, erro
 	}
 	buf, err := p.readPayload(w, hdr[:hlen], size, nil)
 	return buf, stopNone, err
+}
+
+// readHeader completes a frame header in hdr: its first bytes are taken
+// from prefix (bytes already read at the frame's start), the rest read
+// byte-exactly from the pipe. It returns the header's length and how many
+// bytes of prefix it used.
+func (p *pipeEnd) readHeader(w *waiter, hdr *[12]byte, prefix []byte) (hlen, used int, err error) {
+	used = copy(hdr[:4], prefix)
+	if err := p.readFull(w, hdr[used:4], hdr[:used]); err != nil {
+		return 0, used, err
+	}
+	hlen = connection.HeaderLen(hdr[:4])
+	m := copy(hdr[4:hlen], prefix[used:])
+	used += m
+	if err := p.readFull(w, hdr[4+m:hlen], hdr[:4+m]); err != nil {
+		return 0, used, err
+	}
+	return hlen, used, nil
 }
 
 // frameSize decodes a frame header; a length no pickle can have (or above
@@ -141,11 +154,10 @@ func (p *pipeEnd) readFrameAhead(w *waiter, maxFrame int64, sole bool) ([]byte, 
 		if sr != stopNone || err != nil {
 			return nil, sr, err
 		}
-		clear(p.ready)
 		p.ready, p.next = p.splitAhead(w, maxFrame, p.ahead[:n], p.ready[:0]), 0
 	}
 	f := p.ready[p.next]
-	p.ready[p.next] = aheadFrame{}
+	p.ready[p.next] = aheadFrame{} // so that p.ready[:0] holds nothing alive
 	p.next++
 	p.buffered.Store(int64(len(p.ready) - p.next))
 	return f.data, stopNone, f.err
@@ -161,21 +173,11 @@ func (p *pipeEnd) readFrameAhead(w *waiter, maxFrame int64, sole bool) ([]byte, 
 func (p *pipeEnd) splitAhead(w *waiter, maxFrame int64, chunk []byte, out []aheadFrame) []aheadFrame {
 	for len(chunk) > 0 {
 		var hdr [12]byte
-		have := copy(hdr[:4], chunk)
-		rest := chunk[have:]
-		if have < 4 {
-			if err := p.readFull(w, hdr[have:4], hdr[:have]); err != nil {
-				return append(out, aheadFrame{err: err})
-			}
+		hlen, used, err := p.readHeader(w, &hdr, chunk)
+		if err != nil {
+			return append(out, aheadFrame{err: err})
 		}
-		hlen := connection.HeaderLen(hdr[:4])
-		if hlen > 4 {
-			m := copy(hdr[4:hlen], rest)
-			rest = rest[m:]
-			if err := p.readFull(w, hdr[4+m:hlen], hdr[:4+m]); err != nil {
-				return append(out, aheadFrame{err: err})
-			}
-		}
+		rest := chunk[used:]
 		size, err := frameSize(hdr[:hlen], maxFrame)
 		if err != nil {
 			out = append(out, aheadFrame{err: err})
@@ -186,9 +188,6 @@ func (p *pipeEnd) splitAhead(w *waiter, maxFrame int64, chunk []byte, out []ahea
 			return out
 		}
 		if int64(len(rest)) < size { // the frame goes on in the pipe
-			if len(rest) > 0 && rest[0] != opPROTO {
-				return append(out, aheadFrame{err: notPickle(hdr[:hlen], rest)})
-			}
 			data, err := p.readPayload(w, hdr[:hlen], size, rest)
 			return append(out, aheadFrame{data: data, err: err})
 		}
