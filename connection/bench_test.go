@@ -33,9 +33,10 @@ type benchChannel struct {
 }
 
 // rawEnd is one end of a channel in both forms: the raw stream and a Conn
-// over the same descriptor or socket.
+// over the same descriptor or socket. rw is called only by the raw loop:
+// taking a Conn's descriptor ends its read-ahead.
 type rawEnd struct {
-	rw   io.ReadWriter
+	rw   func() io.ReadWriter
 	conn *Conn
 }
 
@@ -70,9 +71,13 @@ func (f fdRW) Write(p []byte) (int, error) {
 	return done, nil
 }
 
-func fdEnd(c *Conn) rawEnd { return rawEnd{rw: fdRW(c.Fd()), conn: c} }
+func fdEnd(c *Conn) rawEnd {
+	return rawEnd{rw: func() io.ReadWriter { return fdRW(c.Fd()) }, conn: c}
+}
 
-func netEnd(c *Conn) rawEnd { return rawEnd{rw: c.tr.(*pollerTransport).c, conn: c} }
+func netEnd(c *Conn) rawEnd {
+	return rawEnd{rw: func() io.ReadWriter { return c.tr.(*pollerTransport).c }, conn: c}
+}
 
 func benchChannels() []benchChannel {
 	closeAll := func(b *testing.B, cs ...*Conn) {
@@ -150,9 +155,10 @@ type benchEnd struct {
 func rawBench(e rawEnd, size int) benchEnd {
 	var shdr, rhdr [4]byte
 	sbuf := make([]byte, 0, 4+size)
+	rw := e.rw()
 	return benchEnd{
-		send: func(p []byte) error { return rawSend(e.rw, &shdr, sbuf, p) },
-		recv: func(buf []byte) (int, error) { return rawRecv(e.rw, &rhdr, buf) },
+		send: func(p []byte) error { return rawSend(rw, &shdr, sbuf, p) },
+		recv: func(buf []byte) (int, error) { return rawRecv(rw, &rhdr, buf) },
 	}
 }
 

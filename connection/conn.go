@@ -105,15 +105,18 @@ func newConn(tr transport, readable, writable bool, opts *Options) *Conn {
 // else that is a net.Conn). The Conn owns nc: Close closes it. Deadlines on
 // nc are managed by the Conn from the contexts it is given. Because nc
 // belongs to this process alone, a Conn over a Unix socket reads ahead (a
-// frame's header and a small payload cost one read(2)); File refuses to
-// hand nc over while read-ahead input is waiting.
+// frame's header and a small payload cost one read(2)) until Fd or File is
+// first called; File refuses to hand nc over while read-ahead input is
+// waiting.
 func NewConn(nc net.Conn, opts *Options) *Conn {
 	tr := newPollerTransport(nc, nil)
 	// Read-ahead pays on Unix sockets (+35% throughput of 512-byte
 	// frames, +10% round trips); on loopback TCP it made a stream of small
 	// frames 2.7× dearer (a receiver that drains each segment at once is
 	// woken for every one) and round trips no faster, so TCP reads exactly.
-	_, tr.readAhead = nc.(*net.UnixConn)
+	if _, unixSocket := nc.(*net.UnixConn); unixSocket {
+		tr.readAhead.Store(true)
+	}
 	c := newConn(tr, true, true, opts)
 	c.remote = nc.RemoteAddr()
 	return c
@@ -330,12 +333,18 @@ func (c *Conn) SetMaxFrame(n int64) {
 func (c *Conn) MaxFrame() int64 { return c.maxFrame.Load() }
 
 // Fd returns the Conn's file descriptor, or -1 if it has none (a net.Pipe).
-// It stays owned by the Conn and is valid until Close.
+// It stays owned by the Conn and is valid until Close. Because the caller
+// may share it, a Conn that was reading ahead (see Pipe and NewConn) reads
+// each frame exactly from then on; take the descriptor before receiving if
+// another process is to read from it.
 func (c *Conn) Fd() int { return c.tr.fd() }
 
 // File returns a duplicate of the Conn's descriptor as an *os.File, to hand
 // to a child process (exec.Cmd.ExtraFiles). The caller closes it; the Conn
-// is unaffected.
+// is unaffected, except that one that was reading ahead (see Pipe and
+// NewConn) reads each frame exactly from then on, and File fails while
+// input read ahead is waiting (receive it first). Do not call File while
+// another goroutine receives on the Conn.
 func (c *Conn) File() (*os.File, error) {
 	if c.closed.Load() {
 		return nil, errClosed

@@ -603,15 +603,35 @@ func TestPipeReopenedPrivately(t *testing.T) {
 	require.True(t, isPeerGone(err), "%v", err)
 }
 
-// TestConnReadAhead: a Unix socket Conn reads ahead, so frames sent back to back
-// (small, large, empty and mixed) must still come out one by one and whole,
-// Poll must see input already read ahead, and File must refuse to hand the
-// socket over while such input waits.
+// TestConnReadAhead: a Unix socket Conn and the read end of a Pipe(false)
+// read ahead, so frames sent back to back (small, large, empty and mixed)
+// must still come out one by one and whole, Poll must see input already read
+// ahead, File must refuse to hand the descriptor over while such input
+// waits, and once the descriptor is taken the Conn must read exactly (a
+// frame received leaves the next one whole in the kernel).
 func TestConnReadAhead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T) (send, recv *Conn)
+	}{
+		{"unix", func(t *testing.T) (*Conn, *Conn) { return netPair(t, "unix", "@"+randName()) }},
+		{"pipe", func(t *testing.T) (*Conn, *Conn) {
+			r, w, err := Pipe(false)
+			require.NoError(t, err)
+			return w, r
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := tc.make(t)
+			defer a.Close()
+			defer b.Close()
+			testConnReadAhead(t, a, b)
+		})
+	}
+}
+
+func testConnReadAhead(t *testing.T, a, b *Conn) {
 	ctx := context.Background()
-	a, b := netPair(t, "unix", "@"+randName())
-	defer a.Close()
-	defer b.Close()
 	sizes := []int{0, 1, 3, 4, 5, 100, readAheadSize - 4, readAheadSize - 1, readAheadSize, readAheadSize + 1, 3 * readAheadSize, 7, 40001}
 	go func() {
 		for i, n := range sizes {
@@ -642,13 +662,31 @@ func TestConnReadAhead(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok, "input read ahead is input")
 	_, err = b.File()
-	require.Error(t, err, "handing over the socket would lose the buffered frame")
+	require.Error(t, err, "handing over the descriptor would lose the buffered frame")
 	got, err = b.RecvBytes(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, "two", string(got))
 	f, err := b.File()
 	require.NoError(t, err)
 	f.Close()
+
+	// The descriptor has been taken: each receive reads its frame only.
+	require.NoError(t, a.SendBytes(ctx, []byte("three")))
+	require.NoError(t, a.SendBytes(ctx, []byte("four!")))
+	require.Eventually(t, func() bool {
+		n, err := unix.IoctlGetInt(b.Fd(), unix.TIOCINQ)
+		return err == nil && n == 2*(4+5)
+	}, 5*time.Second, time.Millisecond)
+	got, err = b.RecvBytes(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, "three", string(got))
+	require.False(t, b.tr.(*pollerTransport).buffered())
+	n, err := unix.IoctlGetInt(b.Fd(), unix.TIOCINQ)
+	require.NoError(t, err)
+	require.Equal(t, 4+5, n, "the next frame is left whole for whoever reads next")
+	got, err = b.RecvBytes(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, "four!", string(got))
 
 	// The peer closing between frames is io.EOF, after the frames it sent.
 	require.NoError(t, a.SendBytes(ctx, []byte("last")))
@@ -658,4 +696,36 @@ func TestConnReadAhead(t *testing.T) {
 	require.Equal(t, "last", string(got))
 	_, err = b.RecvBytes(ctx, 0)
 	require.ErrorIs(t, err, io.EOF)
+}
+
+// TestPipeReadAheadEndsAtFd: taking the read end's descriptor with Fd before
+// any receive means no frame is ever read past, and a Pipe(true) end or a
+// pipe adopted with FromFile never reads ahead.
+func TestPipeReadAheadEndsAtFd(t *testing.T) {
+	r, w, err := Pipe(false)
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	require.True(t, r.tr.(*pollerTransport).readAhead.Load())
+	require.False(t, w.tr.(*pollerTransport).readAhead.Load(), "a write end has nothing to read")
+	require.GreaterOrEqual(t, r.Fd(), 0)
+	require.False(t, r.tr.(*pollerTransport).readAhead.Load())
+
+	x, y, err := Pipe(true)
+	require.NoError(t, err)
+	defer x.Close()
+	defer y.Close()
+	for _, c := range []*Conn{x, y} {
+		if pt, ok := c.tr.(*pollerTransport); ok {
+			require.False(t, pt.readAhead.Load())
+		}
+	}
+
+	var fds [2]int
+	require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
+	adopted, err := FromFile(os.NewFile(uintptr(fds[0]), "r"), true, false, nil)
+	require.NoError(t, err)
+	defer adopted.Close()
+	defer unix.Close(fds[1])
+	require.False(t, adopted.tr.(*pollerTransport).readAhead.Load(), "an adopted pipe may have other readers")
 }

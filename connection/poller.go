@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,11 +34,15 @@ type pollerTransport struct {
 	peeked   bool
 	peekByte [1]byte
 
-	// readAhead is set for sockets this process alone owns (NewConn): a
-	// Read may then take more than it was asked for, so a frame's header
-	// and payload, usually one segment, cost one read(2) instead of two.
-	// Never set for a reopened pipe, whose other readers share the stream.
-	readAhead  bool
+	// readAhead is set while this process alone reads the stream: a Unix
+	// socket made by Dial or Accept (NewConn), or the read end of a pipe
+	// made by Pipe. A Read may then take more than it was asked for, so a
+	// frame's header and payload cost one read(2) instead of two, and a
+	// stream of small frames many fewer. It is cleared for good when the
+	// descriptor is exposed (fd, file): another process may read it then.
+	// A pipe handed to us (FromFile) may have other readers and never
+	// reads ahead.
+	readAhead  atomic.Bool
 	rbuf       []byte // allocated on first use
 	rpos, rend int    // rbuf[rpos:rend] is read but not yet consumed
 }
@@ -161,7 +166,7 @@ func (t *pollerTransport) Read(p []byte) (int, error) {
 		t.rpos += n
 		return n, nil
 	}
-	if !t.readAhead || len(p) >= readAheadSize || len(p) == 0 {
+	if len(p) >= readAheadSize || len(p) == 0 || !t.readAhead.Load() {
 		n, err := t.c.Read(p)
 		return n, mapNetError(t.r.ctx, err)
 	}
@@ -258,6 +263,7 @@ func (t *pollerTransport) close() error {
 }
 
 func (t *pollerTransport) fd() int {
+	t.readAhead.Store(false) // the caller may hand the descriptor on
 	rc := t.rc
 	if t.orig != nil {
 		var err error
@@ -274,11 +280,12 @@ func (t *pollerTransport) fd() int {
 }
 
 func (t *pollerTransport) file() (*os.File, error) {
+	t.readAhead.Store(false) // from now on, read exactly
+	if t.buffered() {
+		return nil, errors.New("connection: input already read ahead from the descriptor would be lost; receive it before taking the descriptor")
+	}
 	if t.orig != nil {
 		return dupFile(t.orig)
-	}
-	if t.buffered() {
-		return nil, errors.New("connection: input already read ahead from the socket would be lost; receive it before taking the descriptor")
 	}
 	if f, ok := t.c.(interface{ File() (*os.File, error) }); ok {
 		return f.File()
