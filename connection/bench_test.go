@@ -284,3 +284,26 @@ func benchRTT(b *testing.B, aw, br, bw, ar benchEnd, size int) {
 	}
 	cpu.report(b)
 }
+
+// BenchmarkTCPReadAhead/<size>/<throughput|rtt>/<exact|ahead>: a TCP Conn
+// reading each frame exactly (the default) against one reading ahead
+// (Options.ReadAheadTCP), the evidence behind that option's default.
+func BenchmarkTCPReadAhead(b *testing.B) {
+	for _, size := range benchSizes {
+		for _, mode := range []string{"throughput", "rtt"} {
+			for _, ahead := range []bool{false, true} {
+				name := map[bool]string{false: "exact", true: "ahead"}[ahead]
+				b.Run(fmt.Sprintf("%d/%s/%s", size, mode, name), func(b *testing.B) {
+					x, y := netPairOpts(b, "tcp", "127.0.0.1:0", &Options{ReadAheadTCP: ahead})
+					b.Cleanup(func() { x.Close(); y.Close() })
+					xe, ye := connBench(rawEnd{conn: x}), connBench(rawEnd{conn: y})
+					if mode == "throughput" {
+						benchThroughput(b, xe, ye, size)
+					} else {
+						benchRTT(b, xe, ye, ye, xe, size)
+					}
+				})
+			}
+		}
+	}
+}

@@ -32,6 +32,16 @@ type Options struct {
 	// 3.11 or older peer and any peer choosing MD5. CPython has no such
 	// option.
 	RefuseLegacy bool
+	// ReadAheadTCP lets a Conn over a TCP socket read ahead as one over a
+	// Unix socket always does: a frame's header and a small payload then
+	// cost one read(2) instead of two. It pays where each side waits for
+	// the other's reply before sending again (a manager's requests and
+	// replies: a 512-byte round trip on loopback 10% faster), and costs
+	// where one side streams small frames (a receiver that drains each
+	// segment as it comes is woken for every one: ~3× the CPU a frame),
+	// so it is off by default. The manager package sets it on its
+	// connections. See BenchmarkTCPReadAhead.
+	ReadAheadTCP bool
 }
 
 func (o *Options) withDefaults() Options {
@@ -104,20 +114,24 @@ func newConn(tr transport, readable, writable bool, opts *Options) *Conn {
 // NewConn makes a duplex Conn over nc (a TCP or Unix socket, or anything
 // else that is a net.Conn). The Conn owns nc: Close closes it. Deadlines on
 // nc are managed by the Conn from the contexts it is given. Because nc
-// belongs to this process alone, a Conn over a Unix socket reads ahead (a
-// frame's header and a small payload cost one read(2)) until Fd or File is
-// first called; File refuses to hand nc over while read-ahead input is
-// waiting.
+// belongs to this process alone, a Conn over a Unix socket (or a TCP socket
+// with Options.ReadAheadTCP) reads ahead (a frame's header and a small
+// payload cost one read(2)) until Fd or File is first called; File refuses
+// to hand nc over while read-ahead input is waiting.
 func NewConn(nc net.Conn, opts *Options) *Conn {
 	tr := newPollerTransport(nc, nil)
 	// Read-ahead pays on Unix sockets (+35% throughput of 512-byte
 	// frames, +10% round trips); on loopback TCP it made a stream of small
-	// frames 2.7× dearer (a receiver that drains each segment at once is
-	// woken for every one) and round trips no faster, so TCP reads exactly.
-	if _, unixSocket := nc.(*net.UnixConn); unixSocket {
-		tr.readAhead.Store(true)
-	}
+	// frames ~3× dearer (a receiver that drains each segment at once is
+	// woken for every one) for 10% faster 512-byte round trips, so TCP
+	// reads exactly unless asked (BenchmarkTCPReadAhead).
 	c := newConn(tr, true, true, opts)
+	switch nc.(type) {
+	case *net.UnixConn:
+		tr.readAhead.Store(true)
+	case *net.TCPConn:
+		tr.readAhead.Store(c.opts.ReadAheadTCP)
+	}
 	c.remote = nc.RemoteAddr()
 	return c
 }

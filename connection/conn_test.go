@@ -87,6 +87,11 @@ func forEachPair(t *testing.T, buffered bool, f func(t *testing.T, k pairKind, a
 
 // netPair connects two sockets through a net.Listener.
 func netPair(t testing.TB, network, addr string) (*Conn, *Conn) {
+	return netPairOpts(t, network, addr, nil)
+}
+
+// netPairOpts is netPair with Conn options.
+func netPairOpts(t testing.TB, network, addr string, opts *Options) (*Conn, *Conn) {
 	ln, err := net.Listen(network, addr)
 	require.NoError(t, err)
 	defer ln.Close()
@@ -103,7 +108,7 @@ func netPair(t testing.TB, network, addr string) (*Conn, *Conn) {
 	require.NoError(t, err)
 	y := <-ch
 	require.NotNil(t, y)
-	return NewConn(x, nil), NewConn(y, nil)
+	return NewConn(x, opts), NewConn(y, opts)
 }
 
 func payload(n int, seed byte) []byte {
@@ -615,6 +620,9 @@ func TestConnReadAhead(t *testing.T) {
 		make func(t *testing.T) (send, recv *Conn)
 	}{
 		{"unix", func(t *testing.T) (*Conn, *Conn) { return netPair(t, "unix", "@"+randName()) }},
+		{"tcp with ReadAheadTCP", func(t *testing.T) (*Conn, *Conn) {
+			return netPairOpts(t, "tcp", "127.0.0.1:0", &Options{ReadAheadTCP: true})
+		}},
 		{"pipe", func(t *testing.T) (*Conn, *Conn) {
 			r, w, err := Pipe(false)
 			require.NoError(t, err)
@@ -698,10 +706,16 @@ func testConnReadAhead(t *testing.T, a, b *Conn) {
 	require.ErrorIs(t, err, io.EOF)
 }
 
-// TestPipeReadAheadEndsAtFd: taking the read end's descriptor with Fd before
-// any receive means no frame is ever read past, and a Pipe(true) end or a
-// pipe adopted with FromFile never reads ahead.
-func TestPipeReadAheadEndsAtFd(t *testing.T) {
+// TestReadAheadOnlyWhenAlone: taking the read end's descriptor with Fd before
+// any receive means no frame is ever read past, and a Pipe(true) end, a
+// pipe adopted with FromFile or a TCP Conn by default never reads ahead.
+func TestReadAheadOnlyWhenAlone(t *testing.T) {
+	tx, ty := netPair(t, "tcp", "127.0.0.1:0")
+	defer tx.Close()
+	defer ty.Close()
+	require.False(t, tx.tr.(*pollerTransport).readAhead.Load())
+	require.False(t, ty.tr.(*pollerTransport).readAhead.Load())
+
 	r, w, err := Pipe(false)
 	require.NoError(t, err)
 	defer r.Close()

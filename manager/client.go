@@ -17,6 +17,9 @@ import (
 // Options configure a [Client]. A nil *Options means the defaults.
 type Options struct {
 	// Conn configures every connection (frame cap, handshake timeout).
+	// The client always sets ReadAheadTCP on its own copy: it sends a
+	// request only after the previous reply, so reading ahead saves a
+	// read(2) a reply and never costs.
 	Conn *connection.Options
 	// MaxIdle is how many idle method-call connections the client keeps
 	// for reuse (default 32). Busy connections are not limited: every
@@ -70,8 +73,13 @@ func NewClient(addr string, authkey []byte, opts *Options) (*Client, error) {
 	}
 	c := &Client{addr: a, authkey: append([]byte{}, authkey...), maxIdle: 32,
 		name: "mpbridge-go-" + strconv.Itoa(os.Getpid())}
+	copts := connection.Options{}
+	if opts != nil && opts.Conn != nil {
+		copts = *opts.Conn
+	}
+	copts.ReadAheadTCP = true
+	c.copts = &copts
 	if opts != nil {
-		c.copts = opts.Conn
 		if opts.MaxIdle > 0 {
 			c.maxIdle = opts.MaxIdle
 		}

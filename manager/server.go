@@ -168,10 +168,20 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// ListenAndServe listens on addr (HOST:PORT, /path or @name) and serves
-// until ctx is done or the server stops.
+// Listen opens a listener on addr (HOST:PORT, /path or @name) set up for
+// Serve: a backlog of 128 and, on TCP, read-ahead (a client sends its next
+// request only after the reply, so a request's header and payload can come
+// in one read(2); see connection.Options.ReadAheadTCP). It does not
+// authenticate: Serve does.
+func Listen(ctx context.Context, addr string) (*connection.Listener, error) {
+	return connection.Listen(ctx, addr, &connection.ListenOptions{Backlog: 128,
+		Options: connection.Options{ReadAheadTCP: true}})
+}
+
+// ListenAndServe listens on addr (HOST:PORT, /path or @name) with Listen
+// and serves until ctx is done or the server stops.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
-	l, err := connection.Listen(ctx, addr, &connection.ListenOptions{Backlog: 128})
+	l, err := Listen(ctx, addr)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ type testServer struct {
 func startServer(t testing.TB, srv *Server) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	l, err := connection.Listen(ctx, "127.0.0.1:0", nil)
+	l, err := Listen(ctx, "127.0.0.1:0")
 	require.NoError(t, err)
 	ts := &testServer{Server: srv, addr: l.Addr().String(), done: make(chan error, 1)}
 	go func() { ts.done <- srv.Serve(ctx, l) }()

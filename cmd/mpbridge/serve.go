@@ -173,7 +173,7 @@ func runServe(ctx context.Context, args []string) error {
 	for _, q := range queues {
 		srv.RegisterQueue(q.name, manager.NewQueue(q.maxsize))
 	}
-	l, err := connection.Listen(ctx, k.addr, &connection.ListenOptions{Backlog: 128})
+	l, err := manager.Listen(ctx, k.addr)
 	if err != nil {
 		return err
 	}
