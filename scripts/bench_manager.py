@@ -5,7 +5,8 @@ one via the mpbridge binary, the Python one via manager_peer.py serve with
 this interpreter), starts N client processes that each put and get items
 of --size pickled bytes through the shared get_queue for --seconds, and
 reports the aggregate operations per second (a put and a get count as two)
-and the server's CPU time per operation (from /proc/<pid>/stat). With
+and the server's CPU time per operation (from /proc/<pid>/stat) beside the
+clients' own (their process_time over the timed loop, summed). With
 --go-bench it also runs the Go benchmarks of the manager package in the
 same run (Go client latency against bare TCP, 16 goroutines put/get) so
 that every ratio in the table comes from one run.
@@ -87,13 +88,14 @@ def client(args):
     print("ready", flush=True)
     sys.stdin.readline()
     ops = 0
+    cpu0 = time.process_time()
     end = time.monotonic() + args.seconds
     while time.monotonic() < end:
         for _ in range(20):
             q.put(item)
             q.get()
         ops += 40
-    print(ops, flush=True)
+    print(ops, time.process_time() - cpu0, flush=True)
 
 
 def run(kind, n, args):
@@ -113,13 +115,15 @@ def run(kind, n, args):
         for p in procs:
             p.stdin.write("go\n")
             p.stdin.flush()
-        ops = 0
+        ops, client_cpu = 0, 0.0
         for p in procs:
-            ops += int(p.stdout.readline())
+            n_ops, n_cpu = p.stdout.readline().split()
+            ops += int(n_ops)
+            client_cpu += float(n_cpu)
             p.wait()
         elapsed = time.monotonic() - t0
         cpu = cpu_seconds(server.pid) - cpu0
-        return ops / elapsed, cpu / ops * 1e6
+        return ops / elapsed, cpu / ops * 1e6, client_cpu / ops * 1e6
     finally:
         server.kill()
         server.wait()
@@ -174,20 +178,21 @@ def main():
     print("Python %s clients, %d-byte items, %.0f s per point, median of %d alternating runs, %d CPUs, "
           "load average before: %.1f\n" % (sys.version.split()[0], args.size, args.seconds, args.repeat,
                                              os.cpu_count(), os.getloadavg()[0]))
-    print("| clients | Python server ops/s | Go server ops/s | Go/Python | Python server CPU µs/op | Go server CPU µs/op |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| clients | Python server ops/s | Go server ops/s | Go/Python | Python server CPU µs/op | Go server CPU µs/op "
+          "| clients' CPU µs/op (Python server / Go server) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     py16 = None
     for n in [int(x) for x in args.clients.split(",")]:
         py, go = [], []
         for _ in range(args.repeat):
             py.append(run("python", n, args))
             go.append(run("go", n, args))
-        py_ops, py_cpu = statistics.median(o for o, _ in py), statistics.median(c for _, c in py)
-        go_ops, go_cpu = statistics.median(o for o, _ in go), statistics.median(c for _, c in go)
+        py_ops, py_cpu, py_ccpu = (statistics.median(r[i] for r in py) for i in range(3))
+        go_ops, go_cpu, go_ccpu = (statistics.median(r[i] for r in go) for i in range(3))
         if n == 16:
             py16 = py_ops
-        print("| %d | %.0f | %.0f | %.2f× | %.1f | %.1f |" % (n, py_ops, go_ops, go_ops / py_ops, py_cpu, go_cpu),
-              flush=True)
+        print("| %d | %.0f | %.0f | %.2f× | %.1f | %.1f | %.1f / %.1f |" % (
+            n, py_ops, go_ops, go_ops / py_ops, py_cpu, go_cpu, py_ccpu, go_ccpu), flush=True)
     if args.go_bench:
         res = go_bench(args)
         q, bare = res["QsizeRoundTrip"][0], res["BareTCPRoundTrip"][0]
