@@ -350,49 +350,20 @@ func (c *Conn) MaxFrame() int64 { return c.maxFrame.Load() }
 // It stays owned by the Conn and is valid until Close. Because the caller
 // may share it, a Conn that was reading ahead (see Pipe and NewConn) reads
 // each frame exactly from then on; take the descriptor before receiving if
-// another process is to read from it. On an end of a Pipe(true), the first
-// Fd or File waits for a send or receive in progress to finish: it makes
-// the descriptor blocking again, as a process given it expects.
-func (c *Conn) Fd() int {
-	c.expose()
-	return c.tr.fd()
-}
+// another process is to read from it.
+func (c *Conn) Fd() int { return c.tr.fd() }
 
 // File returns a duplicate of the Conn's descriptor as an *os.File, to hand
 // to a child process (exec.Cmd.ExtraFiles). The caller closes it; the Conn
 // is unaffected, except that one that was reading ahead (see Pipe and
 // NewConn) reads each frame exactly from then on, and File fails while
 // input read ahead is waiting (receive it first). Do not call File while
-// another goroutine receives on the Conn (on an end of a Pipe(true), the
-// first File or Fd waits for it; see Fd).
+// another goroutine receives on the Conn.
 func (c *Conn) File() (*os.File, error) {
 	if c.closed.Load() {
 		return nil, errClosed
 	}
-	if err := c.expose(); err != nil {
-		return nil, err
-	}
 	return c.tr.file()
-}
-
-// exposer is a transport that must change before its descriptor can be
-// shared (privateSocket), with no call in progress.
-type exposer interface {
-	exposed() bool
-	expose() error
-}
-
-// expose readies the transport for sharing its descriptor.
-func (c *Conn) expose() error {
-	e, ok := c.tr.(exposer)
-	if !ok || e.exposed() {
-		return nil
-	}
-	c.recvMu.Lock()
-	defer c.recvMu.Unlock()
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
-	return e.expose()
 }
 
 // RemoteAddr returns the peer's address for a socket Conn, or nil.

@@ -48,15 +48,6 @@ func pairKinds() []pairKind {
 			require.NoError(t, err)
 			return a, b
 		}},
-		{"socketpair-shared", true, func(t *testing.T) (*Conn, *Conn) {
-			// Both ends' descriptors taken, as when handed to a child:
-			// blocking again, each call non-blocking by itself.
-			a, b, err := Pipe(true)
-			require.NoError(t, err)
-			require.GreaterOrEqual(t, a.Fd(), 0)
-			require.GreaterOrEqual(t, b.Fd(), 0)
-			return a, b
-		}},
 		{"unix", true, func(t *testing.T) (*Conn, *Conn) { return netPair(t, "unix", "@mpb-test-"+randName()) }},
 		{"tcp", true, func(t *testing.T) (*Conn, *Conn) { return netPair(t, "tcp", "127.0.0.1:0") }},
 		{"netpipe", true, func(t *testing.T) (*Conn, *Conn) {
@@ -254,13 +245,7 @@ func TestConnRecvTimeoutMidFrame(t *testing.T) {
 // rawWrite writes bytes to c's descriptor, bypassing the framing.
 func rawWrite(t *testing.T, c *Conn, p []byte) {
 	t.Helper()
-	tr := c.tr
-	if p, ok := tr.(*privateSocket); ok {
-		if tr = p.own; p.shared != nil {
-			tr = p.shared
-		}
-	}
-	switch tr := tr.(type) {
+	switch tr := c.tr.(type) {
 	case *fdTransport:
 		_, err := unix.Write(tr.io.Fd(), p)
 		require.NoError(t, err)
@@ -509,14 +494,9 @@ func TestPipeDirections(t *testing.T) {
 // frame at a time, so the descriptor can be handed on between messages.
 func TestFromFileHandsOver(t *testing.T) {
 	ctx := context.Background()
-	a, b0, err := Pipe(true)
+	a, b, err := Pipe(true)
 	require.NoError(t, err)
 	defer a.Close()
-	f0, err := b0.File()
-	require.NoError(t, err)
-	require.NoError(t, b0.Close())
-	b, err := FromFile(f0, true, true, nil)
-	require.NoError(t, err)
 	require.NoError(t, a.SendBytes(ctx, []byte("first")))
 	require.NoError(t, a.SendBytes(ctx, []byte("second")))
 	got, err := b.RecvBytes(ctx, 0)
@@ -580,8 +560,7 @@ func TestConnWithoutNowait(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	for _, c := range []*Conn{a, b} {
-		c.Fd() // shared use: the descriptor calls of sharedfd
-		c.tr.(*privateSocket).shared.io.Plain()
+		c.tr.(*fdTransport).io.Plain()
 	}
 	go func() {
 		for _, n := range testSizes {
@@ -649,11 +628,6 @@ func TestConnReadAhead(t *testing.T) {
 			require.NoError(t, err)
 			return w, r
 		}},
-		{"socketpair", func(t *testing.T) (*Conn, *Conn) {
-			a, b, err := Pipe(true)
-			require.NoError(t, err)
-			return a, b
-		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := tc.make(t)
@@ -662,14 +636,6 @@ func TestConnReadAhead(t *testing.T) {
 			testConnReadAhead(t, a, b)
 		})
 	}
-}
-
-// readAheadBuffered reports whether c holds input read ahead.
-func readAheadBuffered(c *Conn) bool {
-	if p, ok := c.tr.(*privateSocket); ok {
-		return p.own.buffered()
-	}
-	return c.tr.(*pollerTransport).buffered()
 }
 
 func testConnReadAhead(t *testing.T, a, b *Conn) {
@@ -699,7 +665,7 @@ func testConnReadAhead(t *testing.T, a, b *Conn) {
 	got, err := b.RecvBytes(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, "one", string(got))
-	require.True(t, readAheadBuffered(b), "both frames came in one read")
+	require.True(t, b.tr.(*pollerTransport).buffered(), "both frames came in one read")
 	ok, err := b.Poll(ctx, 0)
 	require.NoError(t, err)
 	require.True(t, ok, "input read ahead is input")
@@ -722,7 +688,7 @@ func testConnReadAhead(t *testing.T, a, b *Conn) {
 	got, err = b.RecvBytes(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, "three", string(got))
-	require.False(t, readAheadBuffered(b))
+	require.False(t, b.tr.(*pollerTransport).buffered())
 	n, err := unix.IoctlGetInt(b.Fd(), unix.TIOCINQ)
 	require.NoError(t, err)
 	require.Equal(t, 4+5, n, "the next frame is left whole for whoever reads next")
@@ -740,10 +706,9 @@ func testConnReadAhead(t *testing.T, a, b *Conn) {
 	require.ErrorIs(t, err, io.EOF)
 }
 
-// TestReadAheadOnlyWhenAlone: taking a Pipe end's descriptor with Fd before
-// any receive means no frame is ever read past (and a socketpair's
-// descriptor is blocking again), and a pipe adopted with FromFile or a TCP
-// Conn by default never reads ahead.
+// TestReadAheadOnlyWhenAlone: taking the read end's descriptor with Fd before
+// any receive means no frame is ever read past, and a Pipe(true) end, a
+// pipe adopted with FromFile or a TCP Conn by default never reads ahead.
 func TestReadAheadOnlyWhenAlone(t *testing.T) {
 	tx, ty := netPair(t, "tcp", "127.0.0.1:0")
 	defer tx.Close()
@@ -760,28 +725,14 @@ func TestReadAheadOnlyWhenAlone(t *testing.T) {
 	require.GreaterOrEqual(t, r.Fd(), 0)
 	require.False(t, r.tr.(*pollerTransport).readAhead.Load())
 
-	// A socketpair end reads ahead, non-blocking, until its descriptor is
-	// taken; then the descriptor is blocking, as a Python child needs.
 	x, y, err := Pipe(true)
 	require.NoError(t, err)
 	defer x.Close()
 	defer y.Close()
 	for _, c := range []*Conn{x, y} {
-		p := c.tr.(*privateSocket)
-		require.True(t, p.own.readAhead.Load())
-		fd := c.Fd()
-		require.GreaterOrEqual(t, fd, 0)
-		require.False(t, p.own.readAhead.Load())
-		fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-		require.NoError(t, err)
-		require.Zero(t, fl&unix.O_NONBLOCK, "a descriptor handed out is blocking")
-		require.Equal(t, fd, c.Fd(), "taken once, the descriptor stays")
-		f, err := c.File()
-		require.NoError(t, err)
-		fl, err = unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
-		require.NoError(t, err)
-		require.Zero(t, fl&unix.O_NONBLOCK)
-		f.Close()
+		if pt, ok := c.tr.(*pollerTransport); ok {
+			require.False(t, pt.readAhead.Load())
+		}
 	}
 
 	var fds [2]int

@@ -36,8 +36,8 @@
 // A Conn is made from a net.Conn ([NewConn], [Dial], [Listener.Accept]), from
 // an inherited file descriptor ([FromFile], as multiprocessing hands pipes to
 // children) or as a pair ([Pipe]: a socketpair, or an os.pipe when one-way).
-// Conns over a descriptor they are given never change its blocking mode:
-// the flag O_NONBLOCK belongs to the open file description,
+// Descriptor-based Conns never change the blocking mode of the descriptor
+// they are given: the flag O_NONBLOCK belongs to the open file description,
 // which is shared with the Python process at the other end, and Python's
 // recv_bytes fails on a non-blocking descriptor. A pipe (or FIFO) is
 // instead reopened through /proc/self/fd into a second, private open file
@@ -50,13 +50,6 @@
 // descriptors (a poll(2) before a plain read or write). A read never
 // consumes more than the current frame, so a descriptor can be handed on
 // between messages; Conn.File and Conn.Fd give the original descriptor.
-//
-// The descriptors of a Pipe are nobody else's until Conn.Fd or Conn.File
-// hands one out: until then the read end of a one-way pipe reads ahead
-// (several frames a read), and a socketpair end is non-blocking, in Go's
-// poller, and reads ahead, like a Unix socket from Dial. The first Fd or
-// File ends that for good: the descriptor is blocking again and read one
-// frame at a time, as above.
 //
 // If a context ends, or the peer sends a frame over the limit, while a frame
 // is half read (or half written), the stream cannot be resynchronised: that

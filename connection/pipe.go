@@ -10,16 +10,13 @@ import (
 // Pipe returns the two ends of a new channel, as Python's Pipe(duplex) does
 // on POSIX: with duplex, both ends of a socketpair (AF_UNIX, SOCK_STREAM),
 // each readable and writable; without, the ends of an os.pipe, the first
-// read-only and the second write-only. The descriptors are close-on-exec;
-// hand one to a child with Conn.File (or pass the Conn to spawn), which
-// gives a blocking descriptor, as Python expects.
+// read-only and the second write-only. The descriptors are blocking and
+// close-on-exec; hand one to a child with Conn.File.
 //
-// While no other process can read them, the read end of a one-way pipe and
-// both ends of a duplex one read ahead: one read(2) takes every frame
-// waiting, up to 4 KiB, instead of two reads a frame; a socketpair end is
-// also non-blocking and waits in Go's poller meanwhile. That ends for good
-// at the first call of the Conn's Fd or File, so that a process given the
-// descriptor finds it blocking and reads whole frames.
+// While no other process can read it, the read end of a one-way pipe reads
+// ahead: one read(2) takes every frame waiting in the pipe, up to 4 KiB,
+// instead of two reads a frame. That ends for good at the first call of its
+// Fd or File, so that a process given the descriptor reads whole frames.
 func Pipe(duplex bool) (*Conn, *Conn, error) {
 	var fds [2]int
 	var err error
@@ -28,7 +25,6 @@ func Pipe(duplex bool) (*Conn, *Conn, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("connection: socketpair: %w", err)
 		}
-		return socketpairConns(fds)
 	} else if err = unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 		return nil, nil, fmt.Errorf("connection: pipe: %w", err)
 	}
@@ -50,23 +46,4 @@ func Pipe(duplex bool) (*Conn, *Conn, error) {
 		pt.readAhead.Store(true) // the descriptors are new: nobody else has them
 	}
 	return c1, c2, nil
-}
-
-// socketpairConns makes the two Conns of a new socketpair (see
-// privateSocket); it closes fds on failure.
-func socketpairConns(fds [2]int) (*Conn, *Conn, error) {
-	var cs [2]*Conn
-	for i, fd := range fds {
-		tr, err := newPrivateSocket(fd)
-		if err != nil {
-			if i == 0 {
-				unix.Close(fds[1])
-			} else {
-				cs[0].Close()
-			}
-			return nil, nil, fmt.Errorf("connection: socketpair: %w", err)
-		}
-		cs[i] = newConn(tr, true, true, nil)
-	}
-	return cs[0], cs[1], nil
 }

@@ -282,7 +282,7 @@ func (t *pollerTransport) fd() int {
 func (t *pollerTransport) file() (*os.File, error) {
 	t.readAhead.Store(false) // from now on, read exactly
 	if t.buffered() {
-		return nil, errReadAhead
+		return nil, errors.New("connection: input already read ahead from the descriptor would be lost; receive it before taking the descriptor")
 	}
 	if t.orig != nil {
 		return dupFile(t.orig)
@@ -292,10 +292,6 @@ func (t *pollerTransport) file() (*os.File, error) {
 	}
 	return nil, errors.New("connection: the connection has no file descriptor")
 }
-
-// errReadAhead refuses to hand out a descriptor whose input this process
-// has already read ahead.
-var errReadAhead = errors.New("connection: input already read ahead from the descriptor would be lost; receive it before taking the descriptor")
 
 // readableNow reports whether fd is readable (or in error or hung up) now.
 func readableNow(fd int) bool {
