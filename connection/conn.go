@@ -119,7 +119,7 @@ func newConn(tr transport, readable, writable bool, opts *Options) *Conn {
 // payload cost one read(2)) until Fd or File is first called; File refuses
 // to hand nc over while read-ahead input is waiting.
 func NewConn(nc net.Conn, opts *Options) *Conn {
-	tr := newPollerTransport(nc, nil)
+	tr := newPollerTransport(nc)
 	// Read-ahead pays on Unix sockets (+35% throughput of 512-byte
 	// frames, +10% round trips); on loopback TCP it made a stream of small
 	// frames ~3× dearer (a receiver that drains each segment at once is
@@ -147,9 +147,6 @@ func FromFile(f *os.File, readable, writable bool, opts *Options) (*Conn, error)
 	}
 	if f == nil {
 		return nil, errors.New("connection: nil file")
-	}
-	if p := reopenPipe(f); p != nil {
-		return newConn(newPollerTransport(p, f), readable, writable, opts), nil
 	}
 	tr, err := newFdTransport(f)
 	if err != nil {

@@ -32,17 +32,6 @@ func pairKinds() []pairKind {
 			require.NoError(t, err)
 			return w, r
 		}},
-		{"pipe-shared", false, func(t *testing.T) (*Conn, *Conn) {
-			// The fallback when the pipe cannot be reopened privately:
-			// RWF_NOWAIT and poll(2) on the shared descriptors.
-			var fds [2]int
-			require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
-			r, err := newFdTransport(os.NewFile(uintptr(fds[0]), "r"))
-			require.NoError(t, err)
-			w, err := newFdTransport(os.NewFile(uintptr(fds[1]), "w"))
-			require.NoError(t, err)
-			return newConn(w, false, true, nil), newConn(r, true, false, nil)
-		}},
 		{"socketpair", true, func(t *testing.T) (*Conn, *Conn) {
 			a, b, err := Pipe(true)
 			require.NoError(t, err)
@@ -585,19 +574,10 @@ func TestConnWithoutNowait(t *testing.T) {
 	require.ErrorIs(t, <-errc, mpbridge.ErrClosed)
 }
 
-// TestPipeReopenedPrivately: Pipe(false) ends read and write through a
-// private non-blocking description of the pipe (Go's poller), while the
-// shared descriptors stay blocking (TestPipeStaysBlocking); writing to a
-// pipe whose reader is gone reports the peer gone.
-func TestPipeReopenedPrivately(t *testing.T) {
+// TestPipeReaderGone: writing to a pipe whose reader is gone reports the
+// peer gone.
+func TestPipeReaderGone(t *testing.T) {
 	checkLeaks(t)
-	r, w, err := Pipe(false)
-	require.NoError(t, err)
-	defer w.Close()
-	require.IsType(t, &pollerTransport{}, r.tr)
-	require.IsType(t, &pollerTransport{}, w.tr)
-	require.NoError(t, r.Close())
-
 	var fds [2]int
 	require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
 	require.NoError(t, unix.Close(fds[0]))
@@ -608,12 +588,12 @@ func TestPipeReopenedPrivately(t *testing.T) {
 	require.True(t, isPeerGone(err), "%v", err)
 }
 
-// TestConnReadAhead: a Unix socket Conn and the read end of a Pipe(false)
-// read ahead, so frames sent back to back (small, large, empty and mixed)
+// TestConnReadAhead: a Unix socket Conn (and a TCP one with ReadAheadTCP)
+// reads ahead, so frames sent back to back (small, large, empty and mixed)
 // must still come out one by one and whole, Poll must see input already read
-// ahead, File must refuse to hand the descriptor over while such input
-// waits, and once the descriptor is taken the Conn must read exactly (a
-// frame received leaves the next one whole in the kernel).
+// ahead, File must refuse to hand the socket over while such input waits,
+// and once the descriptor is taken the Conn must read exactly (a frame
+// received leaves the next one whole in the kernel).
 func TestConnReadAhead(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -622,11 +602,6 @@ func TestConnReadAhead(t *testing.T) {
 		{"unix", func(t *testing.T) (*Conn, *Conn) { return netPair(t, "unix", "@"+randName()) }},
 		{"tcp with ReadAheadTCP", func(t *testing.T) (*Conn, *Conn) {
 			return netPairOpts(t, "tcp", "127.0.0.1:0", &Options{ReadAheadTCP: true})
-		}},
-		{"pipe", func(t *testing.T) (*Conn, *Conn) {
-			r, w, err := Pipe(false)
-			require.NoError(t, err)
-			return w, r
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -706,9 +681,8 @@ func testConnReadAhead(t *testing.T, a, b *Conn) {
 	require.ErrorIs(t, err, io.EOF)
 }
 
-// TestReadAheadOnlyWhenAlone: taking the read end's descriptor with Fd before
-// any receive means no frame is ever read past, and a Pipe(true) end, a
-// pipe adopted with FromFile or a TCP Conn by default never reads ahead.
+// TestReadAheadOnlyWhenAlone: a TCP Conn by default and every descriptor
+// Conn (Pipe, FromFile) never read ahead.
 func TestReadAheadOnlyWhenAlone(t *testing.T) {
 	tx, ty := netPair(t, "tcp", "127.0.0.1:0")
 	defer tx.Close()
@@ -716,30 +690,15 @@ func TestReadAheadOnlyWhenAlone(t *testing.T) {
 	require.False(t, tx.tr.(*pollerTransport).readAhead.Load())
 	require.False(t, ty.tr.(*pollerTransport).readAhead.Load())
 
-	r, w, err := Pipe(false)
-	require.NoError(t, err)
-	defer r.Close()
-	defer w.Close()
-	require.True(t, r.tr.(*pollerTransport).readAhead.Load())
-	require.False(t, w.tr.(*pollerTransport).readAhead.Load(), "a write end has nothing to read")
-	require.GreaterOrEqual(t, r.Fd(), 0)
-	require.False(t, r.tr.(*pollerTransport).readAhead.Load())
-
-	x, y, err := Pipe(true)
-	require.NoError(t, err)
-	defer x.Close()
-	defer y.Close()
-	for _, c := range []*Conn{x, y} {
-		if pt, ok := c.tr.(*pollerTransport); ok {
-			require.False(t, pt.readAhead.Load())
+	// Descriptor Conns (Pipe, FromFile) read exactly: their descriptors
+	// may be shared with another process.
+	for _, duplex := range []bool{false, true} {
+		a, b, err := Pipe(duplex)
+		require.NoError(t, err)
+		defer a.Close()
+		defer b.Close()
+		for _, c := range []*Conn{a, b} {
+			require.IsType(t, &fdTransport{}, c.tr)
 		}
 	}
-
-	var fds [2]int
-	require.NoError(t, unix.Pipe2(fds[:], unix.O_CLOEXEC))
-	adopted, err := FromFile(os.NewFile(uintptr(fds[0]), "r"), true, false, nil)
-	require.NoError(t, err)
-	defer adopted.Close()
-	defer unix.Close(fds[1])
-	require.False(t, adopted.tr.(*pollerTransport).readAhead.Load(), "an adopted pipe may have other readers")
 }

@@ -39,17 +39,15 @@
 // Descriptor-based Conns never change the blocking mode of the descriptor
 // they are given: the flag O_NONBLOCK belongs to the open file description,
 // which is shared with the Python process at the other end, and Python's
-// recv_bytes fails on a non-blocking descriptor. A pipe (or FIFO) is
-// instead reopened through /proc/self/fd into a second, private open file
-// description of the same pipe, which is made non-blocking and served by
-// Go's poller with deadlines. A socket (a socketpair end) cannot be
-// reopened: each read and write on it is made non-blocking by itself
-// (MSG_DONTWAIT), and waits are poll(2) calls of at most 50 ms, between
-// which the context and Close are checked; the same holds for a pipe where
-// /proc is unavailable (with RWF_NOWAIT, Linux 4.14+) and for other
-// descriptors (a poll(2) before a plain read or write). A read never
-// consumes more than the current frame, so a descriptor can be handed on
-// between messages; Conn.File and Conn.Fd give the original descriptor.
+// recv_bytes fails on a non-blocking descriptor. Each read and write is
+// instead made non-blocking by itself (MSG_DONTWAIT on a socket,
+// RWF_NOWAIT on a pipe, Linux 4.14+; a poll(2) before a plain read or write
+// elsewhere), and waits are poll(2) calls of at most 50 ms, between which
+// the context and Close are checked. (Waiting in Go's poller instead, on a
+// privately reopened pipe, made round trips with a Python peer twice as
+// slow.) A read never consumes more than the current frame, so a descriptor
+// can be handed on between messages; Conn.File and Conn.Fd give the
+// original descriptor.
 //
 // If a context ends, or the peer sends a frame over the limit, while a frame
 // is half read (or half written), the stream cannot be resynchronised: that

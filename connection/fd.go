@@ -228,3 +228,21 @@ func (t *fdTransport) fd() int { return t.io.Fd() }
 
 // file returns a duplicate of the descriptor (close-on-exec) as an *os.File.
 func (t *fdTransport) file() (*os.File, error) { return dupFile(t.f) }
+
+// dupFile returns a close-on-exec duplicate of f's descriptor, which shares
+// f's open file description (and so its blocking mode).
+func dupFile(f *os.File) (*os.File, error) {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	nfd := -1
+	var derr error
+	if err := sc.Control(func(u uintptr) { nfd, derr = unix.FcntlInt(u, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, os.NewSyscallError("fcntl", derr)
+	}
+	return os.NewFile(uintptr(nfd), f.Name()), nil
+}

@@ -12,11 +12,6 @@ import (
 // each readable and writable; without, the ends of an os.pipe, the first
 // read-only and the second write-only. The descriptors are blocking and
 // close-on-exec; hand one to a child with Conn.File.
-//
-// While no other process can read it, the read end of a one-way pipe reads
-// ahead: one read(2) takes every frame waiting in the pipe, up to 4 KiB,
-// instead of two reads a frame. That ends for good at the first call of its
-// Fd or File, so that a process given the descriptor reads whole frames.
 func Pipe(duplex bool) (*Conn, *Conn, error) {
 	var fds [2]int
 	var err error
@@ -41,9 +36,6 @@ func Pipe(duplex bool) (*Conn, *Conn, error) {
 		c1.Close()
 		f2.Close()
 		return nil, nil, err
-	}
-	if pt, ok := c1.tr.(*pollerTransport); ok && !duplex {
-		pt.readAhead.Store(true) // the descriptors are new: nobody else has them
 	}
 	return c1, c2, nil
 }

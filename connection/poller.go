@@ -19,13 +19,10 @@ import (
 var aLongTimeAgo = time.Unix(1, 0)
 
 // pollerTransport is a transport that uses Go's poller and deadlines: a
-// net.Conn (sockets made by Dial and Accept belong to this process alone),
-// or a private non-blocking open file description of a shared pipe (see
-// reopenPipe), in which case orig is the descriptor that was handed to us.
+// net.Conn (sockets made by Dial and Accept belong to this process alone).
 type pollerTransport struct {
-	c    deadlineRW
-	rc   syscall.RawConn // nil when c is not a syscall.Conn (e.g. net.Pipe)
-	orig *os.File        // the shared descriptor behind a reopened pipe
+	c  deadlineRW
+	rc syscall.RawConn // nil when c is not a syscall.Conn (e.g. net.Pipe)
 
 	r, w pollerArm
 
@@ -34,14 +31,12 @@ type pollerTransport struct {
 	peeked   bool
 	peekByte [1]byte
 
-	// readAhead is set while this process alone reads the stream: a Unix
-	// socket made by Dial or Accept (NewConn), or the read end of a pipe
-	// made by Pipe. A Read may then take more than it was asked for, so a
-	// frame's header and payload cost one read(2) instead of two, and a
-	// stream of small frames many fewer. It is cleared for good when the
-	// descriptor is exposed (fd, file): another process may read it then.
-	// A pipe handed to us (FromFile) may have other readers and never
-	// reads ahead.
+	// readAhead is set for a socket this process alone reads (NewConn: a
+	// Unix socket, or TCP with Options.ReadAheadTCP). A Read may then take
+	// more than it was asked for, so a frame's header and payload cost one
+	// read(2) instead of two, and a stream of small frames many fewer. It
+	// is cleared for good when the descriptor is exposed (fd, file):
+	// another process may read it then.
 	readAhead  atomic.Bool
 	rbuf       []byte // allocated on first use
 	rpos, rend int    // rbuf[rpos:rend] is read but not yet consumed
@@ -69,8 +64,8 @@ type pollerArm struct {
 	stop     func() bool
 }
 
-func newPollerTransport(c deadlineRW, orig *os.File) *pollerTransport {
-	t := &pollerTransport{c: c, orig: orig}
+func newPollerTransport(c deadlineRW) *pollerTransport {
+	t := &pollerTransport{c: c}
 	if sc, ok := c.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			t.rc = rc
@@ -255,27 +250,15 @@ func (t *pollerTransport) pollNow() (bool, error) {
 
 func (t *pollerTransport) shutdown() { _ = t.c.Close() }
 
-func (t *pollerTransport) close() error {
-	if t.orig != nil {
-		return t.orig.Close()
-	}
-	return nil
-}
+func (t *pollerTransport) close() error { return nil } // shutdown closed c
 
 func (t *pollerTransport) fd() int {
 	t.readAhead.Store(false) // the caller may hand the descriptor on
-	rc := t.rc
-	if t.orig != nil {
-		var err error
-		if rc, err = t.orig.SyscallConn(); err != nil {
-			return -1
-		}
-	}
-	if rc == nil {
+	if t.rc == nil {
 		return -1
 	}
 	fd := -1
-	_ = rc.Control(func(u uintptr) { fd = int(u) })
+	_ = t.rc.Control(func(u uintptr) { fd = int(u) })
 	return fd
 }
 
@@ -283,9 +266,6 @@ func (t *pollerTransport) file() (*os.File, error) {
 	t.readAhead.Store(false) // from now on, read exactly
 	if t.buffered() {
 		return nil, errors.New("connection: input already read ahead from the descriptor would be lost; receive it before taking the descriptor")
-	}
-	if t.orig != nil {
-		return dupFile(t.orig)
 	}
 	if f, ok := t.c.(interface{ File() (*os.File, error) }); ok {
 		return f.File()

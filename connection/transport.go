@@ -7,9 +7,9 @@ import (
 )
 
 // transport is what a Conn reads frames from and writes frames to: a
-// stream served by Go's poller (pollerTransport: a net.Conn, or a privately
-// reopened pipe) or a blocking descriptor shared with another process
-// (fdTransport: a socketpair end, or a pipe that could not be reopened).
+// stream served by Go's poller (pollerTransport: a net.Conn) or a
+// blocking descriptor that may be shared with another process (fdTransport:
+// a pipe or socketpair end).
 //
 // Read and Write are the io.Reader and io.Writer the framing code uses;
 // they honour the context armed for their direction. A transport is used by

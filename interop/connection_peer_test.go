@@ -56,7 +56,7 @@ func (e *connPyError) Error() string {
 }
 
 // startConnPeer starts the peer for py, killed when t ends.
-func startConnPeer(t *testing.T, py pytest.Python) *connPeer {
+func startConnPeer(t testing.TB, py pytest.Python) *connPeer {
 	t.Helper()
 	p := &connPeer{py: py, pending: map[int]chan connReply{}}
 	sockMine, sockTheirs, err := connection.Pipe(true)
@@ -172,7 +172,7 @@ func (p *connPeer) call(ctx context.Context, op string, args map[string]any, out
 }
 
 // must is call that fails the test on error.
-func (p *connPeer) must(t *testing.T, ctx context.Context, op string, args map[string]any, out any) {
+func (p *connPeer) must(t testing.TB, ctx context.Context, op string, args map[string]any, out any) {
 	t.Helper()
 	require.NoError(t, p.call(ctx, op, args, out))
 }
