@@ -33,8 +33,9 @@ type benchChannel struct {
 }
 
 // rawEnd is one end of a channel in both forms: the raw stream and a Conn
-// over the same descriptor or socket. rw is called only by the raw loop:
-// taking a Conn's descriptor ends its read-ahead.
+// over the same descriptor or socket. rw is called only by the raw loop,
+// so that the Conn runs untouched (taking a socket Conn's descriptor would
+// end its read-ahead).
 type rawEnd struct {
 	rw   func() io.ReadWriter
 	conn *Conn

@@ -345,17 +345,17 @@ func (c *Conn) MaxFrame() int64 { return c.maxFrame.Load() }
 
 // Fd returns the Conn's file descriptor, or -1 if it has none (a net.Pipe).
 // It stays owned by the Conn and is valid until Close. Because the caller
-// may share it, a Conn that was reading ahead (see Pipe and NewConn) reads
+// may share it, a Conn that was reading ahead (see NewConn) reads
 // each frame exactly from then on; take the descriptor before receiving if
 // another process is to read from it.
 func (c *Conn) Fd() int { return c.tr.fd() }
 
 // File returns a duplicate of the Conn's descriptor as an *os.File, to hand
 // to a child process (exec.Cmd.ExtraFiles). The caller closes it; the Conn
-// is unaffected, except that one that was reading ahead (see Pipe and
-// NewConn) reads each frame exactly from then on, and File fails while
-// input read ahead is waiting (receive it first). Do not call File while
-// another goroutine receives on the Conn.
+// is unaffected, except that one that was reading ahead (see NewConn) reads
+// each frame exactly from then on, and File fails while input read ahead is
+// waiting (receive it first). Do not call File while another goroutine
+// receives on the Conn.
 func (c *Conn) File() (*os.File, error) {
 	if c.closed.Load() {
 		return nil, errClosed
