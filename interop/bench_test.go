@@ -12,7 +12,9 @@ import (
 )
 
 // BenchmarkPipeWithPython/<channel>/<size>/<rtt|stream>: Go Conns
-// exchanging frames with a CPython process (conn_peer.py) over the channels
+// exchanging frames with a CPython process (conn_peer.py, echoing with
+// recv_bytes_into a reused buffer, as bench_conn.py's child does, from a
+// thread) over the channels
 // multiprocessing hands to children, to show how the Go side's choices fare
 // across processes and not only between goroutines (BenchmarkConn in the
 // connection package; it led to descriptor Conns waiting in poll(2) rather
@@ -64,7 +66,7 @@ func benchPipeWithPython(b *testing.B, py pytest.Python, ch string, size int, mo
 	msg := make([]byte, size)
 	buf := make([]byte, size)
 	echo := func(n int) <-chan connReply {
-		a := map[string]any{"count": n}
+		a := map[string]any{"count": n, "into": size}
 		for k, v := range args {
 			a[k] = v
 		}

@@ -24,8 +24,10 @@ Operations:
   raw_write   cid, data                     -> null      (os.write on the fd: no framing)
   send_bytes  cid, data                     -> null
   recv_bytes  cid, maxlength                -> data
-  echo_bytes  cid, count[, to]              -> [sizes]   (recv_bytes, send back (or to
-                                                         the connection `to`), count times)
+  echo_bytes  cid, count[, to][, into]      -> [sizes]   (recv_bytes, send back (or to
+                                                         the connection `to`), count times;
+                                                         with into=N: recv_bytes_into an
+                                                         N-byte buffer, and -> count)
   send      cid, expr                       -> null      (conn.send(eval(expr)))
   recv      cid                             -> repr(obj)
   echo      cid, count                      -> [reprs]   (recv, send back, count times)
@@ -122,7 +124,21 @@ def _echo(req, recv, send, describe):
 
 
 def op_echo_bytes(req):
+    if req.get("into"):
+        return _echo_into(req)
     return _echo(req, "recv_bytes", "send_bytes", len)
+
+
+def _echo_into(req):
+    """echo_bytes with recv_bytes_into a reused buffer of `into` bytes, as
+    scripts/bench_conn.py's child does (for the Go-with-Python benchmark)."""
+    c = _conn(req)
+    out = _conns[req["to"]] if req.get("to") else c
+    buf = bytearray(req["into"])
+    for _ in range(req["count"]):
+        k = c.recv_bytes_into(buf)
+        out.send_bytes(buf, 0, k)
+    return req["count"]
 
 
 def op_send(req):
