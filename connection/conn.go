@@ -120,12 +120,12 @@ func newConn(tr transport, readable, writable bool, opts *Options) *Conn {
 // to hand nc over while read-ahead input is waiting.
 func NewConn(nc net.Conn, opts *Options) *Conn {
 	tr := newPollerTransport(nc)
+	c := newConn(tr, true, true, opts)
 	// Read-ahead pays on Unix sockets (+35% throughput of 512-byte
 	// frames, +10% round trips); on loopback TCP it made a stream of small
 	// frames ~3× dearer (a receiver that drains each segment at once is
 	// woken for every one) for 10% faster 512-byte round trips, so TCP
 	// reads exactly unless asked (BenchmarkTCPReadAhead).
-	c := newConn(tr, true, true, opts)
 	switch nc.(type) {
 	case *net.UnixConn:
 		tr.readAhead.Store(true)

@@ -12,13 +12,13 @@ import (
 )
 
 // BenchmarkPipeWithPython/<channel>/<size>/<rtt|stream>: Go Conns
-// exchanging frames with a CPython process (conn_peer.py, echoing with
-// recv_bytes_into a reused buffer, as bench_conn.py's child does, from a
-// thread) over the channels
-// multiprocessing hands to children, to show how the Go side's choices fare
-// across processes and not only between goroutines (BenchmarkConn in the
-// connection package; it led to descriptor Conns waiting in poll(2) rather
-// than Go's poller, which doubled these round trips).
+// exchanging frames with a CPython process (conn_peer.py, echoing from a
+// thread with recv_bytes_into a reused buffer, as bench_conn.py's child
+// does) over the channels multiprocessing hands to children, to show how
+// the Go side's choices fare across processes and not only between
+// goroutines (BenchmarkConn in the connection package). It led to
+// descriptor Conns waiting in poll(2) rather than Go's poller, which
+// doubled these round trips.
 //
 //   - socketpair: the Go end of a Pipe(true), Python holding the other.
 //   - pipe: two Pipe(false)s, Go writing one and reading the other.

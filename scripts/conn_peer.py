@@ -111,10 +111,16 @@ def op_recv_bytes(req):
     return base64.b64encode(_conn(req).recv_bytes(req.get("maxlength"))).decode()
 
 
+def _echo_ends(req):
+    """The connection an echo reads (cid) and the one it answers on (`to`,
+    or cid itself)."""
+    c = _conn(req)
+    return c, (_conns[req["to"]] if req.get("to") else c)
+
+
 def _echo(req, recv, send, describe):
     """Receive count messages from cid and send each back (or to `to`)."""
-    c = _conn(req)
-    out = _conns[req["to"]] if req.get("to") else c
+    c, out = _echo_ends(req)
     seen = []
     for _ in range(req["count"]):
         m = getattr(c, recv)()
@@ -132,8 +138,7 @@ def op_echo_bytes(req):
 def _echo_into(req):
     """echo_bytes with recv_bytes_into a reused buffer of `into` bytes, as
     scripts/bench_conn.py's child does (for the Go-with-Python benchmark)."""
-    c = _conn(req)
-    out = _conns[req["to"]] if req.get("to") else c
+    c, out = _echo_ends(req)
     buf = bytearray(req["into"])
     for _ in range(req["count"]):
         k = c.recv_bytes_into(buf)
