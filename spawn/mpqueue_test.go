@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/mpbridge/mpbridge/mpqueue"
 	"github.com/mpbridge/mpbridge/mpqueue/semlock"
@@ -78,13 +79,16 @@ func TestAttachAndPassRoundTrip(t *testing.T) {
 	require.Same(t, tup[0], tup[2], "an object passed twice is pickled once")
 	require.Len(t, fds.files, 2, "the queue's two pipe ends")
 
-	// The child numbers are 3 and 4; map them back onto our duplicates.
+	// The child numbers are 3 and 4; map them back onto fresh duplicates
+	// of ours, which the rebuilt queue adopts. (Handing it the numbers of
+	// fds' own files made two owners of each: the files' finalizers later
+	// closed the numbers again, by then reused by other tests' sockets.)
 	fdsOf := func(df any) (int, error) {
 		n, err := mpqueue.SpawnFd(df)
 		if err != nil {
 			return -1, err
 		}
-		return int(fds.files[n-3].Fd()), nil
+		return unix.FcntlInt(fds.files[n-3].Fd(), unix.F_DUPFD_CLOEXEC, 3)
 	}
 	h, err := mpqueue.ParseHandles(tup[0], mpqueue.SpawnFd)
 	require.NoError(t, err)
@@ -92,7 +96,6 @@ func TestAttachAndPassRoundTrip(t *testing.T) {
 	require.Equal(t, 4, h.Writer)
 	got, err := mpqueue.Rebuild(tup[0], fdsOf, nil)
 	require.NoError(t, err)
-	fds.dups = nil // adopted by the rebuilt queue
 	q2 := got.(*mpqueue.Queue)
 	defer q2.Close()
 	ctx := context.Background()
