@@ -15,9 +15,12 @@ rtt:        the parent sends, the child echoes (microseconds per round trip)
 
 Usage:
     python3 scripts/bench_conn.py                # Python figures only (JSON lines)
-    python3 scripts/bench_conn.py --go [--rounds N] [--benchtime T]
+    python3 scripts/bench_conn.py --go [--rounds N] [--benchtime T] [--across]
                                                  # also run the Go benchmarks
-                                                 # and print the markdown table
+                                                 # and print the markdown table;
+                                                 # --across: Go between two
+                                                 # processes, like the Python
+                                                 # figures (else two goroutines)
 
 Standard library only.
 """
@@ -132,18 +135,20 @@ def python_figures():
     return out
 
 
-_GO_LINE = re.compile(r"^BenchmarkConn/(\w+)/(\d+)/(throughput|rtt)/(raw|conn)-\d+\s+\d+\s+([\d.]+) ns/op")
+_GO_LINE = re.compile(r"^(\w+)/(\w+)/(\d+)/(throughput|rtt)/(raw|conn)-\d+\s+\d+\s+([\d.]+) ns/op")
 _GO_METRIC = re.compile(r"([\d.]+) (cpu-ns/op|allocs/op)")
 
 
-def go_figures(rounds, benchtime):
+def go_figures(rounds, benchtime, bench="BenchmarkConn"):
     """Run the Go benchmarks `rounds` times. In each round the raw loop and
     the Conn of a case run back to back, so their ratio is taken per round
     (load drifts between rounds, not within a pair) and the median ratio
-    is reported, with the median figures. Returns
+    is reported, with the median figures. bench is BenchmarkConn (two
+    goroutines) or BenchmarkConnAcrossProcesses (a child process at the
+    other end; its CPU ratio counts the parent only). Returns
     {(channel, size, mode): {"raw": s, "conn": s, "wall": ratio, "cpu": ratio, "allocs": n}}."""
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    cmd = ["go", "test", "-run", "^$", "-bench", "^BenchmarkConn$", "-benchmem",
+    cmd = ["go", "test", "-run", "^$", "-bench", "^%s$" % bench, "-benchmem",
            "-count", "1", "-benchtime", benchtime, "./connection/"]
     print("+ %s  (x%d)" % (" ".join(cmd), rounds), file=sys.stderr, flush=True)
     samples = {}
@@ -153,11 +158,11 @@ def go_figures(rounds, benchtime):
         got = {}
         for line in text.splitlines():
             m = _GO_LINE.match(line)
-            if not m:
+            if not m or m.group(1) != bench:
                 continue
             metrics = {unit: float(v) for v, unit in _GO_METRIC.findall(line)}
-            got[(m.group(1), int(m.group(2)), m.group(3), m.group(4))] = (
-                float(m.group(5)) * 1e-9, metrics.get("cpu-ns/op", float("nan")) * 1e-9,
+            got[(m.group(2), int(m.group(3)), m.group(4), m.group(5))] = (
+                float(m.group(6)) * 1e-9, metrics.get("cpu-ns/op", float("nan")) * 1e-9,
                 metrics.get("allocs/op", 0))
         for (ch, size, mode, impl), v in got.items():
             if impl != "conn" or (ch, size, mode, "raw") not in got:
@@ -209,13 +214,17 @@ def main():
     ap.add_argument("--go", action="store_true", help="also run the Go benchmarks and print the table")
     ap.add_argument("--rounds", type=int, default=8, help="runs of the Go benchmarks")
     ap.add_argument("--benchtime", default="0.3s")
+    ap.add_argument("--across", action="store_true",
+                    help="Go side: BenchmarkConnAcrossProcesses (a child process at the other end, "
+                         "as in the Python figures) instead of BenchmarkConn (two goroutines)")
     args = ap.parse_args()
     py = python_figures()
     if not args.go:
         return
-    go = go_figures(args.rounds, args.benchtime)
-    print("Python %s, %d CPUs, load average %s" % (
-        sys.version.split()[0], os.cpu_count(), " ".join("%.1f" % x for x in os.getloadavg())))
+    bench = "BenchmarkConnAcrossProcesses" if args.across else "BenchmarkConn"
+    go = go_figures(args.rounds, args.benchtime, bench)
+    print("%s; Python %s, %d CPUs, load average %s" % (
+        bench, sys.version.split()[0], os.cpu_count(), " ".join("%.1f" % x for x in os.getloadavg())))
     print(table(go, py, args.rounds))
 
 
