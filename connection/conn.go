@@ -343,16 +343,21 @@ func (c *Conn) SetMaxFrame(n int64) {
 // MaxFrame returns the cap on incoming frames.
 func (c *Conn) MaxFrame() int64 { return c.maxFrame.Load() }
 
-// Fd returns the Conn's file descriptor, or -1 if it has none (a net.Pipe).
-// It stays owned by the Conn and is valid until Close. Because the caller
-// may share it, a Conn that was reading ahead (see NewConn) reads
-// each frame exactly from then on; take the descriptor before receiving if
-// another process is to read from it.
-func (c *Conn) Fd() int { return c.tr.fd() }
+// Fd returns the Conn's file descriptor, or -1 if it has none (a net.Pipe,
+// or a closed Conn). It stays owned by the Conn and is valid until Close.
+// Because the caller may share it, a Conn that was reading ahead (see
+// NewConn and Pipe) reads each frame exactly from then on; take the
+// descriptor before receiving if another process is to read from it. On
+// an end of a Pipe, the first Fd or File waits for a send or receive in
+// progress to finish and makes the descriptor blocking again (see Pipe).
+func (c *Conn) Fd() int {
+	_ = c.expose() // on failure (the Conn closed, no descriptor left for a duplicate) fd reports -1
+	return c.tr.fd()
+}
 
 // File returns a duplicate of the Conn's descriptor as an *os.File, to hand
 // to a child process (exec.Cmd.ExtraFiles). The caller closes it; the Conn
-// is unaffected, except that one that was reading ahead (see NewConn) reads
+// is unaffected, except that one that was reading ahead (see NewConn and Pipe) reads
 // each frame exactly from then on, and File fails while input read ahead is
 // waiting (receive it first). Do not call File while another goroutine
 // receives on the Conn.
@@ -360,7 +365,33 @@ func (c *Conn) File() (*os.File, error) {
 	if c.closed.Load() {
 		return nil, errClosed
 	}
+	if err := c.expose(); err != nil {
+		return nil, err
+	}
 	return c.tr.file()
+}
+
+// exposer is a transport that must change before its descriptor is handed
+// out (pairTransport), with no call in progress.
+type exposer interface {
+	exposed() bool
+	expose() error
+}
+
+// expose readies the transport for handing out its descriptor.
+func (c *Conn) expose() error {
+	e, ok := c.tr.(exposer)
+	if !ok || e.exposed() {
+		return nil
+	}
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.closed.Load() {
+		return errClosed
+	}
+	return e.expose()
 }
 
 // RemoteAddr returns the peer's address for a socket Conn, or nil.

@@ -37,6 +37,30 @@ func pairKinds() []pairKind {
 			require.NoError(t, err)
 			return a, b
 		}},
+		// Both descriptors taken, as when handed to children: blocking
+		// again, each call non-blocking by itself, waits in poll(2).
+		{"pipe-shared", false, func(t *testing.T) (*Conn, *Conn) {
+			r, w, err := Pipe(false)
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, r.Fd(), 0)
+			require.GreaterOrEqual(t, w.Fd(), 0)
+			return w, r
+		}},
+		{"socketpair-shared", true, func(t *testing.T) (*Conn, *Conn) {
+			a, b, err := Pipe(true)
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, a.Fd(), 0)
+			require.GreaterOrEqual(t, b.Fd(), 0)
+			return a, b
+		}},
+		// One descriptor taken: that end switches at once, the other at
+		// its next call.
+		{"socketpair-half", true, func(t *testing.T) (*Conn, *Conn) {
+			a, b, err := Pipe(true)
+			require.NoError(t, err)
+			require.GreaterOrEqual(t, a.Fd(), 0)
+			return a, b
+		}},
 		{"unix", true, func(t *testing.T) (*Conn, *Conn) { return netPair(t, "unix", "@mpb-test-"+randName()) }},
 		{"tcp", true, func(t *testing.T) (*Conn, *Conn) { return netPair(t, "tcp", "127.0.0.1:0") }},
 		{"netpipe", true, func(t *testing.T) (*Conn, *Conn) {
@@ -234,13 +258,21 @@ func TestConnRecvTimeoutMidFrame(t *testing.T) {
 // rawWrite writes bytes to c's descriptor, bypassing the framing.
 func rawWrite(t *testing.T, c *Conn, p []byte) {
 	t.Helper()
-	switch tr := c.tr.(type) {
+	tr := c.tr
+	if pt, ok := tr.(*pairTransport); ok {
+		if tr = pt.own; pt.shared.Load() != nil {
+			tr = pt.shared.Load()
+		}
+	}
+	switch tr := tr.(type) {
 	case *fdTransport:
 		_, err := unix.Write(tr.io.Fd(), p)
 		require.NoError(t, err)
 	case *pollerTransport:
 		_, err := tr.c.Write(p)
 		require.NoError(t, err)
+	default:
+		t.Fatalf("rawWrite: transport %T", tr)
 	}
 }
 
@@ -483,9 +515,14 @@ func TestPipeDirections(t *testing.T) {
 // frame at a time, so the descriptor can be handed on between messages.
 func TestFromFileHandsOver(t *testing.T) {
 	ctx := context.Background()
-	a, b, err := Pipe(true)
+	a, b0, err := Pipe(true)
 	require.NoError(t, err)
 	defer a.Close()
+	f0, err := b0.File()
+	require.NoError(t, err)
+	require.NoError(t, b0.Close())
+	b, err := FromFile(f0, true, true, nil)
+	require.NoError(t, err)
 	require.NoError(t, a.SendBytes(ctx, []byte("first")))
 	require.NoError(t, a.SendBytes(ctx, []byte("second")))
 	got, err := b.RecvBytes(ctx, 0)
@@ -549,7 +586,8 @@ func TestConnWithoutNowait(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	for _, c := range []*Conn{a, b} {
-		c.tr.(*fdTransport).io.Plain()
+		require.GreaterOrEqual(t, c.Fd(), 0) // the shared path, sharedfd's calls
+		c.tr.(*pairTransport).shared.Load().io.Plain()
 	}
 	go func() {
 		for _, n := range testSizes {
@@ -603,6 +641,16 @@ func TestConnReadAhead(t *testing.T) {
 		{"tcp with ReadAheadTCP", func(t *testing.T) (*Conn, *Conn) {
 			return netPairOpts(t, "tcp", "127.0.0.1:0", &Options{ReadAheadTCP: true})
 		}},
+		{"pipe", func(t *testing.T) (*Conn, *Conn) {
+			r, w, err := Pipe(false)
+			require.NoError(t, err)
+			return w, r
+		}},
+		{"socketpair", func(t *testing.T) (*Conn, *Conn) {
+			a, b, err := Pipe(true)
+			require.NoError(t, err)
+			return a, b
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := tc.make(t)
@@ -640,7 +688,7 @@ func testConnReadAhead(t *testing.T, a, b *Conn) {
 	got, err := b.RecvBytes(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, "one", string(got))
-	require.True(t, b.tr.(*pollerTransport).buffered(), "both frames came in one read")
+	require.True(t, readAheadBuffered(b), "both frames came in one read")
 	ok, err := b.Poll(ctx, 0)
 	require.NoError(t, err)
 	require.True(t, ok, "input read ahead is input")
@@ -663,7 +711,7 @@ func testConnReadAhead(t *testing.T, a, b *Conn) {
 	got, err = b.RecvBytes(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, "three", string(got))
-	require.False(t, b.tr.(*pollerTransport).buffered())
+	require.False(t, readAheadBuffered(b))
 	n, err := unix.IoctlGetInt(b.Fd(), unix.TIOCINQ)
 	require.NoError(t, err)
 	require.Equal(t, 4+5, n, "the next frame is left whole for whoever reads next")
@@ -681,24 +729,123 @@ func testConnReadAhead(t *testing.T, a, b *Conn) {
 	require.ErrorIs(t, err, io.EOF)
 }
 
-// TestReadAheadOnlyWhenAlone: a TCP Conn by default and every descriptor
-// Conn (Pipe, FromFile) never read ahead.
+// readAheadBuffered reports whether c holds input read ahead.
+func readAheadBuffered(c *Conn) bool {
+	if p, ok := c.tr.(*pairTransport); ok {
+		return p.own.buffered()
+	}
+	return c.tr.(*pollerTransport).buffered()
+}
+
+// TestReadAheadOnlyWhenAlone: a TCP Conn by default and a Conn made by
+// FromFile never read ahead; a Pipe's ends do, non-blocking, until either
+// end's descriptor is taken. Then the descriptor taken is blocking again,
+// and both ends read exactly, the other one from its next call.
 func TestReadAheadOnlyWhenAlone(t *testing.T) {
+	ctx := context.Background()
 	tx, ty := netPair(t, "tcp", "127.0.0.1:0")
 	defer tx.Close()
 	defer ty.Close()
 	require.False(t, tx.tr.(*pollerTransport).readAhead.Load())
 	require.False(t, ty.tr.(*pollerTransport).readAhead.Load())
 
-	// Descriptor Conns (Pipe, FromFile) read exactly: their descriptors
-	// may be shared with another process.
 	for _, duplex := range []bool{false, true} {
-		a, b, err := Pipe(duplex)
-		require.NoError(t, err)
-		defer a.Close()
-		defer b.Close()
-		for _, c := range []*Conn{a, b} {
-			require.IsType(t, &fdTransport{}, c.tr)
+		for _, taken := range []int{0, 1} {
+			t.Run(fmt.Sprintf("duplex=%v/taken=%d", duplex, taken), func(t *testing.T) {
+				x, y, err := Pipe(duplex)
+				require.NoError(t, err)
+				defer x.Close()
+				defer y.Close()
+				ends := []*Conn{x, y}
+				for _, c := range ends {
+					p := c.tr.(*pairTransport)
+					require.True(t, p.own.readAhead.Load())
+					require.Nil(t, p.shared.Load())
+					fl, err := unix.FcntlInt(uintptr(p.own.fd()), unix.F_GETFL, 0)
+					require.NoError(t, err)
+					require.NotZero(t, fl&unix.O_NONBLOCK, "private: in Go's poller")
+					p.own.readAhead.Store(true) // own.fd cleared it
+				}
+				c, other := ends[taken], ends[1-taken]
+				fd := c.Fd()
+				require.GreaterOrEqual(t, fd, 0)
+				fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+				require.NoError(t, err)
+				require.Zero(t, fl&unix.O_NONBLOCK, "a descriptor handed out is blocking")
+				require.Equal(t, fd, c.Fd(), "taken once, the descriptor stays")
+				f, err := c.File()
+				require.NoError(t, err)
+				fl, err = unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+				require.NoError(t, err)
+				require.Zero(t, fl&unix.O_NONBLOCK)
+				f.Close()
+				p := c.tr.(*pairTransport)
+				require.False(t, p.own.readAhead.Load())
+				require.NotNil(t, p.shared.Load())
+
+				// The other end, idle, switched with it.
+				op := other.tr.(*pairTransport)
+				require.NotNil(t, op.shared.Load())
+				require.True(t, op.retired.Load())
+				require.False(t, op.own.readAhead.Load())
+				w, r := x, y
+				if !duplex {
+					w, r = y, x
+				}
+				require.NoError(t, w.SendBytes(ctx, []byte("hello")))
+				got, err := r.RecvBytes(ctx, 0)
+				require.NoError(t, err)
+				require.Equal(t, "hello", string(got))
+			})
 		}
 	}
+
+	// An end with a receive waiting in Go's poller when the other end is
+	// handed out finishes that receive there and switches at its next call.
+	for _, duplex := range []bool{false, true} {
+		t.Run(fmt.Sprintf("busy/duplex=%v", duplex), func(t *testing.T) {
+			x, y, err := Pipe(duplex)
+			require.NoError(t, err)
+			defer x.Close()
+			defer y.Close()
+			r, w := x, y // x reads, y writes (and is handed out)
+			rp := r.tr.(*pairTransport)
+			got := make(chan string, 1)
+			go func() {
+				b, err := r.RecvBytes(ctx, 0)
+				if err != nil {
+					got <- err.Error()
+					return
+				}
+				got <- string(b)
+			}()
+			require.Eventually(t, func() bool {
+				if !r.recvMu.TryLock() {
+					return true
+				}
+				r.recvMu.Unlock()
+				return false
+			}, 5*time.Second, time.Millisecond, "the receive is waiting")
+			f, err := w.File()
+			require.NoError(t, err)
+			defer f.Close()
+			require.False(t, rp.retired.Load(), "a receive is waiting in the poller")
+			require.NoError(t, w.SendBytes(ctx, []byte("one")))
+			require.Equal(t, "one", <-got)
+			require.NoError(t, w.SendBytes(ctx, []byte("two")))
+			b, err := r.RecvBytes(ctx, 0)
+			require.NoError(t, err)
+			require.Equal(t, "two", string(b))
+			require.True(t, rp.retired.Load(), "switched at its next call")
+		})
+	}
+
+	// A Conn made by FromFile reads exactly: its descriptor may be shared.
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	c, err := FromFile(os.NewFile(uintptr(fds[0]), "a"), true, true, nil)
+	require.NoError(t, err)
+	defer c.Close()
+	defer unix.Close(fds[1])
+	require.IsType(t, &fdTransport{}, c.tr)
 }

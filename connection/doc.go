@@ -49,6 +49,12 @@
 // can be handed on between messages; Conn.File and Conn.Fd give the
 // original descriptor.
 //
+// The two ends of a [Pipe] are the exception while no other process can
+// hold either descriptor (they are close-on-exec): the channel then joins
+// two goroutines, and both ends are non-blocking, in Go's poller, reading
+// ahead, like a Unix socket from [Dial]. The first Conn.Fd or Conn.File of
+// either end switches both for good to the shared behaviour above.
+//
 // If a context ends, or the peer sends a frame over the limit, while a frame
 // is half read (or half written), the stream cannot be resynchronised: that
 // direction of the Conn fails from then on, as CPython makes a Connection

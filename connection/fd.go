@@ -24,7 +24,8 @@ const pollSlice = 50 * time.Millisecond
 // one non-blocking call made by sharedfd, and waits are poll(2) calls of at
 // most pollSlice.
 type fdTransport struct {
-	f      *os.File // owns the descriptor
+	f      *os.File // owns the descriptor (nil: the transport itself does)
+	name   string
 	io     *sharedfd.FD
 	closed atomic.Bool
 
@@ -55,7 +56,18 @@ func newFdTransport(f *os.File) (*fdTransport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &fdTransport{f: f, io: sfd}, nil
+	return &fdTransport{f: f, io: sfd, name: f.Name()}, nil
+}
+
+// newFdTransportFD is newFdTransport over a bare descriptor, which the
+// transport then owns. Unlike os.NewFile it never puts a non-blocking
+// descriptor in Go's poller.
+func newFdTransportFD(fd int, name string) (*fdTransport, error) {
+	sfd, err := sharedfd.New(fd)
+	if err != nil {
+		return nil, err
+	}
+	return &fdTransport{io: sfd, name: name}, nil
 }
 
 func (t *fdTransport) arm(ctx context.Context, read bool) error {
@@ -222,12 +234,29 @@ func (t *fdTransport) poll(ctx context.Context, timeout time.Duration) (bool, er
 
 func (t *fdTransport) shutdown() { t.closed.Store(true) }
 
-func (t *fdTransport) close() error { return t.f.Close() }
+func (t *fdTransport) close() error {
+	if t.f != nil {
+		return t.f.Close()
+	}
+	if err := unix.Close(t.io.Fd()); err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}
 
 func (t *fdTransport) fd() int { return t.io.Fd() }
 
 // file returns a duplicate of the descriptor (close-on-exec) as an *os.File.
-func (t *fdTransport) file() (*os.File, error) { return dupFile(t.f) }
+func (t *fdTransport) file() (*os.File, error) {
+	if t.f != nil {
+		return dupFile(t.f)
+	}
+	nfd, err := unix.FcntlInt(uintptr(t.io.Fd()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	return os.NewFile(uintptr(nfd), t.name), nil
+}
 
 // dupFile returns a close-on-exec duplicate of f's descriptor, which shares
 // f's open file description (and so its blocking mode).

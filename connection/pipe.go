@@ -2,7 +2,6 @@ package connection
 
 import (
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -10,8 +9,18 @@ import (
 // Pipe returns the two ends of a new channel, as Python's Pipe(duplex) does
 // on POSIX: with duplex, both ends of a socketpair (AF_UNIX, SOCK_STREAM),
 // each readable and writable; without, the ends of an os.pipe, the first
-// read-only and the second write-only. The descriptors are blocking and
-// close-on-exec; hand one to a child with Conn.File.
+// read-only and the second write-only. The descriptors are close-on-exec;
+// hand one to a child with Conn.File (or pass the Conn to spawn), which
+// gives a blocking descriptor, as Python expects.
+//
+// While both ends are this process's alone, the channel joins two
+// goroutines and is served as such: non-blocking descriptors in Go's
+// poller, the read end reading ahead (one read(2) takes every frame
+// waiting, up to 4 KiB). The first Fd or File of either end ends that for
+// good for both: the descriptor handed out is blocking again and each end
+// reads one frame at a time and waits in poll(2), as on any descriptor
+// shared with another process (see the package documentation). The first
+// Fd or File of an end waits for a send or receive in progress on it.
 func Pipe(duplex bool) (*Conn, *Conn, error) {
 	var fds [2]int
 	var err error
@@ -23,19 +32,13 @@ func Pipe(duplex bool) (*Conn, *Conn, error) {
 	} else if err = unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 		return nil, nil, fmt.Errorf("connection: pipe: %w", err)
 	}
-	f1 := os.NewFile(uintptr(fds[0]), "pipe")
-	f2 := os.NewFile(uintptr(fds[1]), "pipe")
-	c1, err := FromFile(f1, true, duplex, nil)
+	c1, c2, err := pairConns(fds, duplex)
 	if err != nil {
-		f1.Close()
-		f2.Close()
-		return nil, nil, err
-	}
-	c2, err := FromFile(f2, duplex, true, nil)
-	if err != nil {
-		c1.Close()
-		f2.Close()
-		return nil, nil, err
+		kind := "pipe"
+		if duplex {
+			kind = "socketpair"
+		}
+		return nil, nil, fmt.Errorf("connection: %s: %w", kind, err)
 	}
 	return c1, c2, nil
 }

@@ -265,13 +265,17 @@ func (t *pollerTransport) fd() int {
 func (t *pollerTransport) file() (*os.File, error) {
 	t.readAhead.Store(false) // from now on, read exactly
 	if t.buffered() {
-		return nil, errors.New("connection: input already read ahead from the descriptor would be lost; receive it before taking the descriptor")
+		return nil, errReadAhead
 	}
 	if f, ok := t.c.(interface{ File() (*os.File, error) }); ok {
 		return f.File()
 	}
 	return nil, errors.New("connection: the connection has no file descriptor")
 }
+
+// errReadAhead refuses to hand out a descriptor whose input this process
+// has already read ahead.
+var errReadAhead = errors.New("connection: input already read ahead from the descriptor would be lost; receive it before taking the descriptor")
 
 // readableNow reports whether fd is readable (or in error or hung up) now.
 func readableNow(fd int) bool {
