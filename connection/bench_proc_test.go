@@ -1,7 +1,6 @@
 package connection
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -82,57 +81,32 @@ func parseAcrossChild(spec string) (acrossChild, error) {
 	return acrossChild{impl: parts[0], mode: parts[1], size: size, channel: parts[3], addr: parts[4]}, nil
 }
 
-// acrossEnds are the two directions of one side of benchAcross.
-type acrossEnds struct {
-	send func([]byte) error
-	recv func([]byte) (int, error)
-}
-
 // descEnds serves the descriptors in (from the peer) and out (to it).
-func descEnds(impl string, in, out *os.File, size int) (acrossEnds, error) {
+func descEnds(impl string, in, out *os.File, size int) (benchEnd, error) {
 	if impl == "raw" {
-		var shdr, rhdr [4]byte
-		sbuf := make([]byte, 0, 4+size)
-		r, w := fdRW(in.Fd()), fdRW(out.Fd())
-		return acrossEnds{
-			send: func(p []byte) error { return rawSend(w, &shdr, sbuf, p) },
-			recv: func(buf []byte) (int, error) { return rawRecv(r, &rhdr, buf) },
-		}, nil
+		return rawLoop(fdRW(in.Fd()), fdRW(out.Fd()), size), nil
 	}
 	duplex := in == out
 	rc, err := FromFile(in, true, duplex, nil)
 	if err != nil {
-		return acrossEnds{}, err
+		return benchEnd{}, err
 	}
 	wc := rc
 	if !duplex {
 		if wc, err = FromFile(out, false, true, nil); err != nil {
-			return acrossEnds{}, err
+			return benchEnd{}, err
 		}
 	}
 	return connEnds(rc, wc), nil
 }
 
 // sockEnds serves a connected socket.
-func sockEnds(impl string, nc net.Conn, size int) acrossEnds {
+func sockEnds(impl string, nc net.Conn, size int) benchEnd {
 	if impl == "raw" {
-		var shdr, rhdr [4]byte
-		sbuf := make([]byte, 0, 4+size)
-		return acrossEnds{
-			send: func(p []byte) error { return rawSend(nc, &shdr, sbuf, p) },
-			recv: func(buf []byte) (int, error) { return rawRecv(nc, &rhdr, buf) },
-		}
+		return rawLoop(nc, nc, size)
 	}
 	c := NewConn(nc, nil)
 	return connEnds(c, c)
-}
-
-func connEnds(r, w *Conn) acrossEnds {
-	ctx := context.Background()
-	return acrossEnds{
-		send: func(p []byte) error { return w.SendBytes(ctx, p) },
-		recv: func(buf []byte) (int, error) { return r.RecvBytesInto(ctx, buf) },
-	}
 }
 
 func benchAcross(b *testing.B, ch string, size int, mode, impl string) {
@@ -184,7 +158,7 @@ func benchAcross(b *testing.B, ch string, size int, mode, impl string) {
 	}
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
-	var ends acrossEnds
+	var ends benchEnd
 	if ln != nil {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -247,7 +221,7 @@ func benchChild(spec string) error {
 	if err != nil {
 		return err
 	}
-	var ends acrossEnds
+	var ends benchEnd
 	switch c.channel {
 	case "pipe":
 		ends, err = descEnds(c.impl, os.NewFile(3, "in"), os.NewFile(4, "out"), c.size)

@@ -154,20 +154,28 @@ type benchEnd struct {
 }
 
 func rawBench(e rawEnd, size int) benchEnd {
+	rw := e.rw()
+	return rawLoop(rw, rw, size)
+}
+
+// rawLoop is the raw loop receiving from r and sending to w.
+func rawLoop(r io.Reader, w io.Writer, size int) benchEnd {
 	var shdr, rhdr [4]byte
 	sbuf := make([]byte, 0, 4+size)
-	rw := e.rw()
 	return benchEnd{
-		send: func(p []byte) error { return rawSend(rw, &shdr, sbuf, p) },
-		recv: func(buf []byte) (int, error) { return rawRecv(rw, &rhdr, buf) },
+		send: func(p []byte) error { return rawSend(w, &shdr, sbuf, p) },
+		recv: func(buf []byte) (int, error) { return rawRecv(r, &rhdr, buf) },
 	}
 }
 
-func connBench(e rawEnd) benchEnd {
+func connBench(e rawEnd) benchEnd { return connEnds(e.conn, e.conn) }
+
+// connEnds receives on r and sends on w.
+func connEnds(r, w *Conn) benchEnd {
 	ctx := context.Background()
 	return benchEnd{
-		send: func(p []byte) error { return e.conn.SendBytes(ctx, p) },
-		recv: func(buf []byte) (int, error) { return e.conn.RecvBytesInto(ctx, buf) },
+		send: func(p []byte) error { return w.SendBytes(ctx, p) },
+		recv: func(buf []byte) (int, error) { return r.RecvBytesInto(ctx, buf) },
 	}
 }
 

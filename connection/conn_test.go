@@ -258,22 +258,29 @@ func TestConnRecvTimeoutMidFrame(t *testing.T) {
 // rawWrite writes bytes to c's descriptor, bypassing the framing.
 func rawWrite(t *testing.T, c *Conn, p []byte) {
 	t.Helper()
-	tr := c.tr
-	if pt, ok := tr.(*pairTransport); ok {
-		if tr = pt.own; pt.shared.Load() != nil {
-			tr = pt.shared.Load()
-		}
+	_, err := rawTransport(c).Write(p)
+	require.NoError(t, err)
+}
+
+// rawTransport returns the transport that carries c's bytes now: a Pipe
+// end's own or shared one, else c's.
+func rawTransport(c *Conn) transport {
+	pt, ok := c.tr.(*pairTransport)
+	if !ok {
+		return c.tr
 	}
-	switch tr := tr.(type) {
-	case *fdTransport:
-		_, err := unix.Write(tr.io.Fd(), p)
-		require.NoError(t, err)
-	case *pollerTransport:
-		_, err := tr.c.Write(p)
-		require.NoError(t, err)
-	default:
-		t.Fatalf("rawWrite: transport %T", tr)
+	if sh := pt.shared.Load(); sh != nil {
+		return sh
 	}
+	return pt.own
+}
+
+// nonblocking reports whether fd's open file description has O_NONBLOCK.
+func nonblocking(t *testing.T, fd uintptr) bool {
+	t.Helper()
+	fl, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+	require.NoError(t, err)
+	return fl&unix.O_NONBLOCK != 0
 }
 
 func TestConnBadInput(t *testing.T) {
@@ -478,14 +485,10 @@ func TestPipeStaysBlocking(t *testing.T) {
 		_, err = r.Poll(ctx, 10*time.Millisecond)
 		require.NoError(t, err)
 		for _, c := range []*Conn{a, b} {
-			fl, err := unix.FcntlInt(uintptr(c.Fd()), unix.F_GETFL, 0)
-			require.NoError(t, err)
-			require.Zero(t, fl&unix.O_NONBLOCK, "duplex=%v", duplex)
+			require.False(t, nonblocking(t, uintptr(c.Fd())), "duplex=%v", duplex)
 			f, err := c.File()
 			require.NoError(t, err)
-			fl, err = unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
-			require.NoError(t, err)
-			require.Zero(t, fl&unix.O_NONBLOCK)
+			require.False(t, nonblocking(t, f.Fd()))
 			f.Close()
 		}
 		a.Close()
@@ -761,23 +764,17 @@ func TestReadAheadOnlyWhenAlone(t *testing.T) {
 					p := c.tr.(*pairTransport)
 					require.True(t, p.own.readAhead.Load())
 					require.Nil(t, p.shared.Load())
-					fl, err := unix.FcntlInt(uintptr(p.own.fd()), unix.F_GETFL, 0)
-					require.NoError(t, err)
-					require.NotZero(t, fl&unix.O_NONBLOCK, "private: in Go's poller")
+					require.True(t, nonblocking(t, uintptr(p.own.fd())), "private: in Go's poller")
 					p.own.readAhead.Store(true) // own.fd cleared it
 				}
 				c, other := ends[taken], ends[1-taken]
 				fd := c.Fd()
 				require.GreaterOrEqual(t, fd, 0)
-				fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-				require.NoError(t, err)
-				require.Zero(t, fl&unix.O_NONBLOCK, "a descriptor handed out is blocking")
+				require.False(t, nonblocking(t, uintptr(fd)), "a descriptor handed out is blocking")
 				require.Equal(t, fd, c.Fd(), "taken once, the descriptor stays")
 				f, err := c.File()
 				require.NoError(t, err)
-				fl, err = unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
-				require.NoError(t, err)
-				require.Zero(t, fl&unix.O_NONBLOCK)
+				require.False(t, nonblocking(t, f.Fd()))
 				f.Close()
 				p := c.tr.(*pairTransport)
 				require.False(t, p.own.readAhead.Load())

@@ -248,30 +248,19 @@ func (t *fdTransport) fd() int { return t.io.Fd() }
 
 // file returns a duplicate of the descriptor (close-on-exec) as an *os.File.
 func (t *fdTransport) file() (*os.File, error) {
-	if t.f != nil {
-		return dupFile(t.f)
-	}
-	nfd, err := unix.FcntlInt(uintptr(t.io.Fd()), unix.F_DUPFD_CLOEXEC, 0)
+	nfd, err := dupCloexec(uintptr(t.io.Fd()))
 	if err != nil {
-		return nil, os.NewSyscallError("fcntl", err)
+		return nil, err
 	}
 	return os.NewFile(uintptr(nfd), t.name), nil
 }
 
-// dupFile returns a close-on-exec duplicate of f's descriptor, which shares
-// f's open file description (and so its blocking mode).
-func dupFile(f *os.File) (*os.File, error) {
-	sc, err := f.SyscallConn()
+// dupCloexec returns a close-on-exec duplicate of fd, which shares fd's
+// open file description (and so its blocking mode).
+func dupCloexec(fd uintptr) (int, error) {
+	nfd, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return -1, os.NewSyscallError("fcntl", err)
 	}
-	nfd := -1
-	var derr error
-	if err := sc.Control(func(u uintptr) { nfd, derr = unix.FcntlInt(u, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		return nil, os.NewSyscallError("fcntl", derr)
-	}
-	return os.NewFile(uintptr(nfd), f.Name()), nil
+	return nfd, nil
 }

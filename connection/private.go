@@ -60,7 +60,7 @@ func pairConns(fds [2]int, duplex bool) (*Conn, *Conn, error) {
 	for i, fd := range fds {
 		tr, err := newPairTransport(fd, duplex, link)
 		if err != nil {
-			for j := i; j < 2; j++ {
+			for j := i + 1; j < 2; j++ {
 				unix.Close(fds[j])
 			}
 			if i == 1 {
@@ -80,7 +80,8 @@ func pairConns(fds [2]int, duplex bool) (*Conn, *Conn, error) {
 }
 
 // newPairTransport adopts fd, one end of a new socketpair or pipe: it is
-// made non-blocking and joins Go's poller. It takes fd over on success.
+// made non-blocking and joins Go's poller. It takes fd over (closing it on
+// failure).
 func newPairTransport(fd int, duplex bool, link *pairLink) (*pairTransport, error) {
 	var own *pollerTransport
 	name := "pipe"
@@ -88,13 +89,14 @@ func newPairTransport(fd int, duplex bool, link *pairLink) (*pairTransport, erro
 		name = "socketpair"
 		f := os.NewFile(uintptr(fd), name)
 		nc, err := net.FileConn(f) // a non-blocking duplicate, in the poller
+		f.Close()
 		if err != nil {
 			return nil, err
 		}
-		f.Close()
 		own = newPollerTransport(nc)
 	} else {
 		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
 			return nil, os.NewSyscallError("fcntl", err)
 		}
 		own = newPollerTransport(os.NewFile(uintptr(fd), name)) // pollable
@@ -123,7 +125,7 @@ func (p *pairTransport) use(read bool) transport {
 		other = p.locks[0]
 	}
 	if other.TryLock() {
-		p.retire()
+		_ = p.retire() // on failure the descriptor stays non-blocking: nobody else holds it
 		other.Unlock()
 	}
 	return sh
@@ -146,13 +148,11 @@ func (p *pairTransport) switchShared() (*fdTransport, error) {
 	p.own.readAhead.Store(false)
 	fd := -1
 	var derr error
-	if err := p.own.rc.Control(func(u uintptr) {
-		fd, derr = unix.FcntlInt(u, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
+	if err := p.own.rc.Control(func(u uintptr) { fd, derr = dupCloexec(u) }); err != nil {
 		return nil, mapNetError(nil, err)
 	}
 	if derr != nil {
-		return nil, os.NewSyscallError("fcntl", derr)
+		return nil, derr
 	}
 	// Not os.NewFile: the description is non-blocking here, and NewFile
 	// would put the duplicate in Go's poller, whose wake-ups at every
@@ -167,19 +167,39 @@ func (p *pairTransport) switchShared() (*fdTransport, error) {
 }
 
 // retire closes own's descriptor, which takes it out of the poller (the
-// description lives on in shared's). The caller holds both of the Conn's
-// locks, so no call is waiting in own; what own read ahead stays buffered.
-func (p *pairTransport) retire() {
+// description lives on in shared's), and makes the descriptor blocking
+// again, as a descriptor Conn's always is. The caller holds both of the
+// Conn's locks, so no call is waiting in own; what own read ahead stays
+// buffered.
+func (p *pairTransport) retire() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.retired.Load() || p.shared.Load() == nil {
-		return
+	sh := p.shared.Load()
+	if p.retired.Load() || sh == nil {
+		return nil
 	}
 	_ = p.own.c.Close()
-	// Blocking again, as a descriptor Conn's always is: nothing waits in
-	// the poller any more, and a later File hands out this description.
-	_ = unix.SetNonblock(p.shared.Load().fd(), false)
 	p.retired.Store(true)
+	// O_NONBLOCK belongs to the open file description, which a duplicate
+	// handed out shares: clearing it here clears it for whoever gets one.
+	if err := unix.SetNonblock(sh.fd(), false); err != nil {
+		return os.NewSyscallError("fcntl", err)
+	}
+	return nil
+}
+
+// retireIfIdle switches this end for good if no call of its Conn is in
+// progress.
+func (p *pairTransport) retireIfIdle() {
+	for _, l := range p.locks {
+		if !l.TryLock() {
+			return
+		}
+		defer l.Unlock()
+	}
+	if _, err := p.switchShared(); err == nil {
+		_ = p.retire()
+	}
 }
 
 // exposed reports whether expose has run on this end.
@@ -191,26 +211,16 @@ func (p *pairTransport) exposed() bool { return p.handedOut.Load() }
 // switches too if it can at once.
 func (p *pairTransport) expose() error {
 	p.link.exposed.Store(true)
-	sh, err := p.switchShared()
-	if err != nil {
+	if _, err := p.switchShared(); err != nil {
 		return err
 	}
-	// O_NONBLOCK belongs to the open file description, which a duplicate
-	// handed out shares: clearing it here clears it for whoever gets one.
-	if err := unix.SetNonblock(sh.fd(), false); err != nil {
-		return os.NewSyscallError("fcntl", err)
+	if err := p.retire(); err != nil {
+		return err
 	}
-	p.retire()
 	p.handedOut.Store(true)
 	for _, o := range p.link.ends {
-		if o != p && o.locks[0].TryLock() {
-			if o.locks[1].TryLock() {
-				if _, err := o.switchShared(); err == nil {
-					o.retire()
-				}
-				o.locks[1].Unlock()
-			}
-			o.locks[0].Unlock()
+		if o != p {
+			o.retireIfIdle()
 		}
 	}
 	return nil
